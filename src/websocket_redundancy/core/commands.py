@@ -1,0 +1,62 @@
+"""Commands the rosbridge session asks its shell to carry out (frozen dataclasses)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Send ``frame`` to this client (control traffic)."""
+    frame: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    topic: str
+    type_name: str | None
+    resume: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    topic: str
+
+
+@dataclass(frozen=True)
+class Advertise:
+    topic: str
+    type_name: str
+
+
+@dataclass(frozen=True)
+class Unadvertise:
+    topic: str
+
+
+@dataclass(frozen=True)
+class Publish:
+    topic: str
+    type_name: str
+    msg: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CallService:
+    call_id: str | None
+    service: str
+    type_name: str | None
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Bad or forbidden input: the shell logs ``detail`` and counts ``kind``."""
+    kind: str  # malformed | unknown_op | bad_field | scope | auth | limit | binary
+    detail: str
+
+
+@dataclass(frozen=True)
+class Close:
+    code: int
+    reason: str

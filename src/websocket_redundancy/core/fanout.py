@@ -1,0 +1,93 @@
+"""Fan-out: one encoding per sample, bounded queues per client.
+
+``Hub`` keeps which sessions take which topic and encodes each server ``publish``
+frame exactly once per tier; the same bytes go to every subscriber. ``SendQueue``
+holds what a slow socket has not taken yet: telemetry is dropped oldest-first (the
+client sees the hole in ``seq`` and can resume), control replies are never dropped
+but a client that lets them pile up past the bound is disconnected.
+"""
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import Any
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(',', ':'), allow_nan=False).encode()
+
+
+class Hub:
+    """Topic -> subscribed session keys, and the once-per-sample encoder."""
+
+    def __init__(self, encode: Callable[[Any], bytes] = _json_bytes):
+        self.encode = encode
+        self._subscribers: dict[str, set[Hashable]] = {}
+
+    def add(self, topic: str, key: Hashable) -> bool:
+        """Add ``key`` to ``topic``; True when it is the tier's first subscriber (the
+        shell then subscribes on the graph)."""
+        keys = self._subscribers.setdefault(topic, set())
+        first = not keys
+        keys.add(key)
+        return first
+
+    def remove(self, topic: str, key: Hashable) -> bool:
+        """Remove ``key``; True when ``topic`` has no subscriber left."""
+        keys = self._subscribers.get(topic)
+        if keys is None:
+            return False
+        keys.discard(key)
+        if keys:
+            return False
+        del self._subscribers[topic]
+        return True
+
+    def subscribers(self, topic: str) -> set[Hashable]:
+        return self._subscribers.get(topic, set())
+
+    def topics(self) -> list[str]:
+        return sorted(self._subscribers)
+
+    def publish_frame(self, topic: str, msg: dict[str, Any], epoch: str, seq: int) -> bytes:
+        """The one encoding of a server ``publish`` for every client of this tier."""
+        return self.encode({'op': 'publish', 'topic': topic, 'msg': msg,
+                            'epoch': epoch, 'seq': seq})
+
+
+class QueueOverflow(Exception):
+    """Control replies piled up past the bound: the client is not reading."""
+
+
+class SendQueue:
+    """Frames waiting for a paused (slow) socket."""
+
+    def __init__(self, max_frames: int, max_control: int):
+        self._data: deque[bytes] = deque()
+        self._control: deque[bytes] = deque()
+        self.max_frames = max_frames
+        self.max_control = max_control
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._data) + len(self._control)
+
+    def push_data(self, frame: bytes) -> None:
+        if len(self._data) >= self.max_frames:
+            self._data.popleft()
+            self.dropped += 1
+        self._data.append(frame)
+
+    def push_control(self, frame: bytes) -> None:
+        if len(self._control) >= self.max_control:
+            raise QueueOverflow(f'{len(self._control)} replies unread')
+        self._control.append(frame)
+
+    def pop(self) -> bytes | None:
+        """Control first, then telemetry in order."""
+        if self._control:
+            return self._control.popleft()
+        if self._data:
+            return self._data.popleft()
+        return None

@@ -1,0 +1,336 @@
+"""The rosbridge v2 session: one client's incoming frames in, commands out.
+
+``Session.receive(data, is_binary, now)`` validates one WebSocket frame against the
+protocol, the tier's scopes, the client's role and the limits, and answers with a
+list of commands (frozen dataclasses) for the shell to carry out. Bad input never
+raises: it becomes ``Refused`` (logged and counted by the shell) plus, for clients
+that asked with ``set_level`` or for service calls, a reply they can read. Standard
+clients (roslibpy raises on an unknown ``status`` op) are sent only ops they know.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .commands import (Advertise, CallService, Close, Publish, Refused, Reply, Subscribe,
+                       Unadvertise, Unsubscribe)
+from .scope import is_ros_name
+from .settings import Limits, TierSettings
+
+_TYPE = re.compile(r'^([A-Za-z0-9_]+)/(?:(msg|srv)/)?([A-Za-z0-9_]+)$')
+LEVELS = ('info', 'warning', 'error', 'none')
+
+
+def normalize_type(type_name: str, kind: str = 'msg') -> str | None:
+    """'nav_msgs/Odometry' or 'nav_msgs/msg/Odometry' -> 'nav_msgs/msg/Odometry'."""
+    match = _TYPE.match(type_name) if isinstance(type_name, str) else None
+    if not match:
+        return None
+    return f'{match.group(1)}/{match.group(2) or kind}/{match.group(3)}'
+
+
+def role_for_token(token: str | None, roles: Mapping[str, str]) -> str | None:
+    """The role whose token equals ``token`` (constant-time compare), or None."""
+    if not token:
+        return None
+    found = None
+    for role, expected in roles.items():
+        if expected and hmac.compare_digest(token.encode(), expected.encode()):
+            found = role
+    return found
+
+
+@dataclass
+class _Sub:
+    throttle_s: float
+    queue_length: int
+
+
+@dataclass
+class Session:
+    """One client connection's protocol state."""
+
+    tier: TierSettings
+    limits: Limits
+    roles: Mapping[str, str]
+    role: str | None = None
+    level: str | None = None  # set by set_level; None: never send `status`
+    subscriptions: dict[str, dict[str, _Sub]] = field(default_factory=dict)
+    advertised: dict[str, str] = field(default_factory=dict)
+    _last_sent: dict[str, float] = field(default_factory=dict)
+    _tokens: float = -1.0
+    _tokens_at: float = 0.0
+
+    # ---- incoming -----------------------------------------------------------------
+    def receive(self, data: bytes | str, is_binary: bool, now: float) -> list[Any]:
+        if is_binary:
+            return self._refuse('binary', 'binary frames are not supported; send rosbridge '
+                                'v2 JSON as text frames', None, None)
+        size = len(data)
+        if size > self.limits.max_frame_bytes:
+            return [Refused('limit', f'frame of {size} bytes is over the '
+                            f'{self.limits.max_frame_bytes}-byte limit'),
+                    Close(1009, 'frame too large')]
+        if not self._take_token(now):
+            return self._refuse('limit', f'more than {self.limits.max_ops_per_s:g} '
+                                'operations per second; slow down', None, None)
+        try:
+            frame = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self._refuse('malformed', f'frame is not valid JSON ({exc})', None, None)
+        if not isinstance(frame, dict):
+            return self._refuse('malformed', 'a rosbridge frame must be a JSON object', None, None)
+        op = frame.get('op')
+        handler = _HANDLERS.get(op) if isinstance(op, str) else None
+        if handler is None:
+            return self._refuse('unknown_op', f'unknown op {op!r}; supported: '
+                                f'{", ".join(sorted(_HANDLERS))}', op, frame.get('id'))
+        call_id = frame.get('id')
+        if call_id is not None and not isinstance(call_id, (str, int)):
+            return self._refuse('bad_field', "'id' must be a string", op, None)
+        return handler(self, frame, now)
+
+    def _take_token(self, now: float) -> bool:
+        rate = self.limits.max_ops_per_s
+        burst = rate * 2
+        if self._tokens < 0:
+            self._tokens, self._tokens_at = burst, now
+        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def _refuse(self, kind: str, detail: str, op: Any, call_id: Any) -> list[Any]:
+        commands: list[Any] = [Refused(kind, detail)]
+        if self.level in ('info', 'warning', 'error'):
+            status = {'op': 'status', 'level': 'error', 'msg': detail}
+            if call_id is not None:
+                status['id'] = call_id
+            commands.append(Reply(status))
+        return commands
+
+    def _field(self, frame, key, kinds, op, required=True):
+        value = frame.get(key)
+        if value is None and not required:
+            return None, []
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            wanted = 'a string' if kinds is str else 'a number' if kinds != dict else 'an object'
+            return None, self._refuse('bad_field', f"{op}: '{key}' must be {wanted}, got "
+                                      f'{_short(value)}', op, frame.get('id'))
+        return value, []
+
+    def _topic(self, frame, op):
+        topic, err = self._field(frame, 'topic' if op != 'call_service' else 'service', str, op)
+        if err:
+            return None, err
+        if not is_ros_name(topic):
+            return None, self._refuse('bad_field', f'{op}: {topic!r} is not a valid ROS name '
+                                      "(it must start with '/')", op, frame.get('id'))
+        return topic, []
+
+    # ---- ops ----------------------------------------------------------------------
+    def _op_subscribe(self, frame, now):
+        topic, err = self._topic(frame, 'subscribe')
+        if err:
+            return err
+        type_name = None
+        if frame.get('type'):
+            raw, err = self._field(frame, 'type', str, 'subscribe')
+            if err:
+                return err
+            type_name = normalize_type(raw)
+            if type_name is None:
+                return self._refuse('bad_field', f"subscribe: type {raw!r} is not a ROS type "
+                                    "name like 'nav_msgs/msg/Odometry'", 'subscribe', frame.get('id'))
+        throttle, err = self._field(frame, 'throttle_rate', (int, float), 'subscribe', False)
+        queue, err2 = self._field(frame, 'queue_length', int, 'subscribe', False)
+        if err or err2:
+            return err or err2
+        if not self.tier.allows_subscribe(topic):
+            return self._refuse('scope', f'subscribe: {topic} is outside the {self.tier.name} '
+                                f'tier\'s scope ({self.tier.subscribe})', 'subscribe', frame.get('id'))
+        if self.tier.read_roles is not None and self.role not in self.tier.read_roles:
+            return self._refuse('auth', f'subscribe: reading from the {self.tier.name} tier '
+                                'needs a token for one of the roles '
+                                f'{", ".join(self.tier.read_roles)}', 'subscribe', frame.get('id'))
+        resume = _resume(frame.get('resume'))
+        if resume == ():
+            return self._refuse('bad_field', "subscribe: 'resume' must be {\"epoch\": str, "
+                                '"seq": int}', 'subscribe', frame.get('id'))
+        subs = self.subscriptions.get(topic)
+        if subs is None and len(self.subscriptions) >= self.limits.max_subscriptions:
+            return self._refuse('limit', f'subscribe: more than {self.limits.max_subscriptions} '
+                                'topics on one connection', 'subscribe', frame.get('id'))
+        first = subs is None
+        subs = self.subscriptions.setdefault(topic, {})
+        subs[str(frame.get('id', ''))] = _Sub(max(0.0, (throttle or 0) / 1000.0), max(0, queue or 0))
+        if first or resume:
+            return [Subscribe(topic, type_name, resume or None)]
+        return []
+
+    def _op_unsubscribe(self, frame, now):
+        topic, err = self._topic(frame, 'unsubscribe')
+        if err:
+            return err
+        subs = self.subscriptions.get(topic)
+        if subs is None:
+            return []
+        if 'id' in frame and frame['id'] is not None:
+            subs.pop(str(frame['id']), None)
+        else:
+            subs.clear()
+        if subs:
+            return []
+        del self.subscriptions[topic]
+        self._last_sent.pop(topic, None)
+        return [Unsubscribe(topic)]
+
+    def _may_publish(self, topic, op, call_id):
+        if not self.tier.publish.allows(topic):
+            return self._refuse('scope', f'{op}: {topic} is outside the {self.tier.name} tier\'s '
+                                f'publish scope ({self.tier.publish})', op, call_id)
+        if self.role not in self.tier.publish_roles:
+            who = f'role {self.role!r}' if self.role else 'an unauthenticated client'
+            return self._refuse('auth', f'{op}: {who} may not publish {topic} on the '
+                                f'{self.tier.name} tier (allowed roles: '
+                                f'{", ".join(self.tier.publish_roles) or "none"})', op, call_id)
+        return []
+
+    def _op_advertise(self, frame, now):
+        topic, err = self._topic(frame, 'advertise')
+        if err:
+            return err
+        raw, err = self._field(frame, 'type', str, 'advertise')
+        if err:
+            return err
+        type_name = normalize_type(raw)
+        if type_name is None:
+            return self._refuse('bad_field', f'advertise: type {raw!r} is not a ROS type name',
+                                'advertise', frame.get('id'))
+        err = self._may_publish(topic, 'advertise', frame.get('id'))
+        if err:
+            return err
+        if self.advertised.get(topic) == type_name:
+            return []
+        self.advertised[topic] = type_name
+        return [Advertise(topic, type_name)]
+
+    def _op_unadvertise(self, frame, now):
+        topic, err = self._topic(frame, 'unadvertise')
+        if err:
+            return err
+        return [Unadvertise(topic)] if self.advertised.pop(topic, None) else []
+
+    def _op_publish(self, frame, now):
+        topic, err = self._topic(frame, 'publish')
+        if err:
+            return err
+        msg, err = self._field(frame, 'msg', dict, 'publish')
+        if err:
+            return err
+        err = self._may_publish(topic, 'publish', frame.get('id'))
+        if err:
+            return err
+        type_name = self.advertised.get(topic)
+        if type_name is None and frame.get('type'):
+            type_name = normalize_type(frame['type'])
+        return [Publish(topic, type_name or '', msg)]
+
+    def _op_call_service(self, frame, now):
+        service, err = self._topic(frame, 'call_service')
+        if err:
+            return err
+        args = frame.get('args', {})
+        if isinstance(args, list) and not args:
+            args = {}
+        if not isinstance(args, dict):
+            return self._service_error(frame, service, "'args' must be an object")
+        if not self.tier.services.allows(service):
+            return [Refused('scope', f'call_service: {service} is outside the {self.tier.name} '
+                            f"tier's service scope ({self.tier.services})")] + \
+                self._service_error(frame, service, f'{service} is not served by this tier')
+        type_name = normalize_type(frame['type'], 'srv') if isinstance(frame.get('type'), str) else None
+        return [CallService(frame.get('id'), service, type_name, args)]
+
+    def _service_error(self, frame, service, text):
+        reply = {'op': 'service_response', 'service': service, 'values': text, 'result': False}
+        if frame.get('id') is not None:
+            reply['id'] = frame['id']
+        return [Refused('bad_field', f'call_service {service}: {text}'), Reply(reply)]
+
+    def _op_set_level(self, frame, now):
+        level = frame.get('level')
+        if level not in LEVELS:
+            return self._refuse('bad_field', f"set_level: 'level' must be one of "
+                                f'{", ".join(LEVELS)}', 'set_level', frame.get('id'))
+        self.level = level
+        return []
+
+    def _op_auth(self, frame, now):
+        token = frame.get('token', frame.get('mac'))
+        role = role_for_token(token if isinstance(token, str) else None, self.roles)
+        if role is None:
+            return self._refuse('auth', 'auth: the token matches no role', 'auth', frame.get('id'))
+        self.role = role
+        return []
+
+    # ---- outgoing -----------------------------------------------------------------
+    def wants(self, topic: str, now: float) -> bool:
+        """When a sample on ``topic`` arrives at ``now``, True if this client takes it
+        (it is subscribed and the throttle interval has passed)."""
+        subs = self.subscriptions.get(topic)
+        if not subs:
+            return False
+        throttle = min(s.throttle_s for s in subs.values())
+        if throttle > 0:
+            if now - self._last_sent.get(topic, -1e18) < throttle:
+                return False
+            self._last_sent[topic] = now
+        return True
+
+    def service_response(self, call: CallService, ok: bool, values: Any) -> Reply:
+        reply = {'op': 'service_response', 'service': call.service, 'values': values,
+                 'result': ok}
+        if call.call_id is not None:
+            reply['id'] = call.call_id
+        return Reply(reply)
+
+    def closed(self) -> list[Any]:
+        """The connection is gone: release every topic it held."""
+        commands = [Unsubscribe(t) for t in self.subscriptions]
+        commands += [Unadvertise(t) for t in self.advertised]
+        self.subscriptions.clear()
+        self.advertised.clear()
+        return commands
+
+
+def _resume(value: Any):
+    if value is None:
+        return None
+    if (isinstance(value, dict) and isinstance(value.get('epoch'), str)
+            and isinstance(value.get('seq'), int) and not isinstance(value.get('seq'), bool)):
+        return (value['epoch'], value['seq'])
+    return ()
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+_HANDLERS = {
+    'subscribe': Session._op_subscribe,
+    'unsubscribe': Session._op_unsubscribe,
+    'advertise': Session._op_advertise,
+    'unadvertise': Session._op_unadvertise,
+    'publish': Session._op_publish,
+    'call_service': Session._op_call_service,
+    'set_level': Session._op_set_level,
+    'auth': Session._op_auth,
+}

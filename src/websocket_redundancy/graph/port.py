@@ -1,0 +1,103 @@
+"""The port to a ROS-style graph: publish, subscribe, serve, call.
+
+Two adapters implement it: ``embedded`` (Zenoh carrying ROS 2 CDR via rosbags) and
+``ros`` (rclpy). Messages cross the port as plain dicts in rosbridge JSON form
+(``uint8[]`` as base64 text, ``Time`` as ``{sec, nanosec}``, NaN/Inf as ``None``), so
+the rosbridge session in ``core`` never sees a middleware object.
+
+Threading: callbacks (subscription callbacks, service handlers, future completion)
+run on a graph-owned thread. Shells that own an event loop cross into it themselves
+(``reactor.callFromThread``); the graph never assumes a loop.
+
+Source identity: every sample carries ``(epoch, seq)`` assigned once by its publisher
+(``epoch`` is unique per publisher instance, ``seq`` counts from 1 per topic), so
+every tier that receives the same sample sees the same key.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One message as every subscriber sees it."""
+
+    topic: str
+    type_name: str  # e.g. 'nav_msgs/msg/Odometry'
+    msg: dict[str, Any]  # rosbridge JSON form
+    epoch: str  # the publisher instance's id
+    seq: int  # per publisher and topic, from 1
+    source_time: float  # publisher's time.time() at publish
+    raw_size: int = 0  # serialized size on the graph, bytes (0 if unknown)
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """A topic seen on the graph, with its type and the publishers that announce it."""
+
+    topic: str
+    type_name: str
+    publishers: int = 1
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class GraphError(Exception):
+    """A request the graph cannot carry out (unknown type, bad message, timeout)."""
+
+
+class Handle(Protocol):
+    def close(self) -> None: ...
+
+
+class Publisher(Protocol):
+    topic: str
+    type_name: str
+    epoch: str
+
+    def publish(self, msg: dict[str, Any]) -> int:
+        """Publish ``msg`` (rosbridge JSON form); returns its ``seq``.
+
+        Raises ``GraphError`` naming the field when ``msg`` does not fit the type.
+        """
+
+    def close(self) -> None: ...
+
+
+class Graph(Protocol):
+    def advertise(self, topic: str, type_name: str, msgdef: str | None = None) -> Publisher:
+        """A publisher for ``topic``. ``msgdef`` (ROS .msg text with dependencies in
+        the rosbag2 ``concatenated`` form) is needed only for types outside the
+        standard set; it is announced so that subscribers can decode the topic."""
+
+    def subscribe(
+        self,
+        topic: str,
+        callback: Callable[[Sample], None],
+        type_name: str | None = None,
+    ) -> Handle:
+        """Call ``callback`` for every sample on ``topic``. With ``type_name`` None the
+        type is taken from the publishers' announcements."""
+
+    def serve(
+        self, name: str, type_name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Handle:
+        """Serve service ``name`` (e.g. 'std_srvs/srv/Trigger'); ``handler`` gets the
+        request and returns the response, both in rosbridge JSON form. An exception
+        in ``handler`` is returned to the caller as a ``GraphError``."""
+
+    def call(
+        self, name: str, type_name: str, request: dict[str, Any], timeout: float
+    ) -> Future[dict[str, Any]]:
+        """Call a service; the future fails with ``GraphError`` on timeout, when no
+        server answers, or when the server's handler failed."""
+
+    def topics(self) -> dict[str, TopicInfo]:
+        """Topics with at least one live publisher, by name."""
+
+    def services(self) -> dict[str, str]:
+        """Services with a live server: name -> type."""
+
+    def close(self) -> None: ...
