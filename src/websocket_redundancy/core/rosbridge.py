@@ -252,17 +252,17 @@ class Session:
         if not isinstance(args, dict):
             return self._service_error(frame, service, "'args' must be an object")
         if not self.tier.services.allows(service):
-            return [Refused('scope', f'call_service: {service} is outside the {self.tier.name} '
-                            f"tier's service scope ({self.tier.services})")] + \
-                self._service_error(frame, service, f'{service} is not served by this tier')
+            return self._service_error(frame, service, f'{service} is outside the '
+                                       f"{self.tier.name} tier's service scope "
+                                       f'({self.tier.services})', 'scope')
         type_name = normalize_type(frame['type'], 'srv') if isinstance(frame.get('type'), str) else None
         return [CallService(frame.get('id'), service, type_name, args)]
 
-    def _service_error(self, frame, service, text):
+    def _service_error(self, frame, service, text, kind='bad_field'):
         reply = {'op': 'service_response', 'service': service, 'values': text, 'result': False}
         if frame.get('id') is not None:
             reply['id'] = frame['id']
-        return [Refused('bad_field', f'call_service {service}: {text}'), Reply(reply)]
+        return [Refused(kind, f'call_service {service}: {text}'), Reply(reply)]
 
     def _op_set_level(self, frame, now):
         level = frame.get('level')

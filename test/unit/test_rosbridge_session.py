@@ -1,0 +1,166 @@
+"""The rosbridge v2 session: frames in, commands out; bad input never raises."""
+import json
+
+import pytest
+
+from websocket_redundancy.core.commands import (Advertise, CallService, Close, Publish, Refused,
+                                                Reply, Subscribe, Unadvertise, Unsubscribe)
+from websocket_redundancy.core.rosbridge import Session, normalize_type, role_for_token
+from websocket_redundancy.core.settings import settings_from_dict
+
+SETTINGS = settings_from_dict({'auth': {'roles': {'team': 'tok-team', 'viewer': 'tok-view'}},
+                               'limits': {'max_frame_bytes': 1000, 'max_ops_per_s': 10,
+                                          'max_subscriptions': 3}})
+
+
+def session(tier='primary', role=None):
+    return Session(SETTINGS.tier(tier), SETTINGS.limits, SETTINGS.roles, role=role)
+
+
+def send(s, frame, now=0.0):
+    text = frame if isinstance(frame, str) else json.dumps(frame)
+    return s.receive(text.encode(), False, now)
+
+
+def test_when_a_client_subscribes_the_tier_subscribes_once():
+    s = session()
+    assert send(s, {'op': 'subscribe', 'topic': '/odom', 'type': 'nav_msgs/Odometry',
+                    'id': 'a'}) == [Subscribe('/odom', 'nav_msgs/msg/Odometry')]
+    assert send(s, {'op': 'subscribe', 'topic': '/odom', 'id': 'b'}) == []
+    assert send(s, {'op': 'unsubscribe', 'topic': '/odom', 'id': 'a'}) == []
+    assert send(s, {'op': 'unsubscribe', 'topic': '/odom', 'id': 'b'}) == [Unsubscribe('/odom')]
+
+
+def test_when_a_subscribe_carries_resume_it_is_passed_on():
+    s = session()
+    assert send(s, {'op': 'subscribe', 'topic': '/odom', 'resume': {'epoch': 'e1', 'seq': 41}}) \
+        == [Subscribe('/odom', None, ('e1', 41))]
+
+
+def test_when_a_topic_is_outside_the_scope_the_subscribe_is_refused():
+    s = session('emergency')
+    [refused] = send(s, {'op': 'subscribe', 'topic': '/odom'})
+    assert refused.kind == 'scope' and '/odom is outside the emergency tier' in refused.detail
+    assert s.subscriptions == {}
+
+
+def test_when_the_client_asked_for_status_it_gets_the_error_as_a_status_op():
+    s = session('emergency')
+    assert send(s, {'op': 'set_level', 'level': 'error'}) == []
+    refused, reply = send(s, {'op': 'subscribe', 'topic': '/odom', 'id': 'x'})
+    assert reply == Reply({'op': 'status', 'level': 'error', 'msg': refused.detail, 'id': 'x'})
+
+
+def test_publish_needs_scope_and_role():
+    anonymous = session()
+    [refused] = send(anonymous, {'op': 'publish', 'topic': '/cmd_vel', 'msg': {}})
+    assert refused.kind == 'auth' and 'unauthenticated' in refused.detail
+    team = session(role='team')
+    assert send(team, {'op': 'advertise', 'topic': '/cmd_vel', 'type': 'geometry_msgs/Twist'}) \
+        == [Advertise('/cmd_vel', 'geometry_msgs/msg/Twist')]
+    assert send(team, {'op': 'publish', 'topic': '/cmd_vel', 'msg': {'linear': {'x': 1.0}}}) \
+        == [Publish('/cmd_vel', 'geometry_msgs/msg/Twist', {'linear': {'x': 1.0}})]
+    [refused] = send(session('emergency', role='team'),
+                     {'op': 'publish', 'topic': '/cmd_vel', 'msg': {}})
+    assert refused.kind == 'scope'
+
+
+def test_auth_op_sets_the_role_and_a_wrong_token_is_refused():
+    s = session()
+    [refused] = send(s, {'op': 'auth', 'mac': 'nope'})
+    assert refused.kind == 'auth' and s.role is None
+    assert send(s, {'op': 'auth', 'mac': 'tok-team'}) == [] and s.role == 'team'
+
+
+def test_role_for_token():
+    roles = {'team': 'a', 'judge': 'b', 'viewer': ''}
+    assert role_for_token('a', roles) == 'team'
+    assert role_for_token('', roles) is None
+    assert role_for_token('c', roles) is None
+
+
+def test_call_service_in_scope_and_out_of_scope():
+    s = session()
+    assert send(s, {'op': 'call_service', 'service': '/websocket_redundancy/status', 'id': 7}) \
+        == [CallService(7, '/websocket_redundancy/status', None, {})]
+    refused, reply = send(s, {'op': 'call_service', 'service': '/reboot', 'id': 'r'})
+    assert refused.kind == 'scope'
+    assert reply.frame['op'] == 'service_response' and reply.frame['result'] is False
+    assert reply.frame['id'] == 'r'
+
+
+@pytest.mark.parametrize('frame, kind', [
+    ('{not json', 'malformed'),
+    ('[1, 2]', 'malformed'),
+    ('"text"', 'malformed'),
+    ({'op': 'explode'}, 'unknown_op'),
+    ({'no_op': True}, 'unknown_op'),
+    ({'op': 'subscribe'}, 'bad_field'),
+    ({'op': 'subscribe', 'topic': 5}, 'bad_field'),
+    ({'op': 'subscribe', 'topic': 'odom'}, 'bad_field'),
+    ({'op': 'subscribe', 'topic': '/odom', 'type': 'not a type'}, 'bad_field'),
+    ({'op': 'subscribe', 'topic': '/odom', 'throttle_rate': 'fast'}, 'bad_field'),
+    ({'op': 'subscribe', 'topic': '/odom', 'resume': {'epoch': 1}}, 'bad_field'),
+    ({'op': 'publish', 'topic': '/cmd_vel', 'msg': 'go'}, 'bad_field'),
+    ({'op': 'subscribe', 'topic': '/odom', 'id': ['x']}, 'bad_field'),
+    ({'op': 'set_level', 'level': 'loud'}, 'bad_field'),
+])
+def test_bad_frames_are_refused_with_a_reason(frame, kind):
+    s = session(role='team')
+    commands = send(s, frame)
+    assert isinstance(commands[0], Refused) and commands[0].kind == kind, commands
+    assert commands[0].detail
+
+
+def test_invalid_utf8_and_binary_frames_are_refused():
+    s = session()
+    assert s.receive(b'\xff\xfe{', False, 0.0)[0].kind == 'malformed'
+    assert s.receive(b'\x00\x01', True, 0.0)[0].kind == 'binary'
+
+
+def test_an_oversized_frame_closes_with_1009():
+    s = session()
+    refused, close = s.receive(b'{' + b' ' * 2000 + b'}', False, 0.0)
+    assert refused.kind == 'limit' and close == Close(1009, 'frame too large')
+
+
+def test_when_a_client_floods_ops_it_is_refused_until_the_bucket_refills():
+    s = session()
+    results = [send(s, {'op': 'set_level', 'level': 'none'}, now=0.0) for _ in range(25)]
+    assert results[:20] == [[]] * 20
+    assert results[20][0].kind == 'limit'
+    assert send(s, {'op': 'set_level', 'level': 'none'}, now=1.0) == []
+
+
+def test_subscription_count_is_limited():
+    s = session()
+    for topic in ('/a', '/b', '/c'):
+        assert send(s, {'op': 'subscribe', 'topic': topic}) == [Subscribe(topic, None)]
+    assert send(s, {'op': 'subscribe', 'topic': '/d'})[0].kind == 'limit'
+
+
+def test_throttle_rate_limits_what_the_client_takes():
+    s = session()
+    send(s, {'op': 'subscribe', 'topic': '/imu', 'throttle_rate': 100})
+    taken = [s.wants('/imu', t / 100) for t in range(0, 50)]  # 100 Hz for 0.5 s
+    assert taken.count(True) == 5
+    assert not s.wants('/other', 0.0)
+
+
+def test_when_the_connection_closes_everything_is_released():
+    s = session(role='team')
+    send(s, {'op': 'subscribe', 'topic': '/odom'})
+    send(s, {'op': 'advertise', 'topic': '/cmd_vel', 'type': 'geometry_msgs/msg/Twist'})
+    assert s.closed() == [Unsubscribe('/odom'), Unadvertise('/cmd_vel')]
+    assert s.closed() == []
+
+
+@pytest.mark.parametrize('raw, kind, expected', [
+    ('nav_msgs/Odometry', 'msg', 'nav_msgs/msg/Odometry'),
+    ('nav_msgs/msg/Odometry', 'msg', 'nav_msgs/msg/Odometry'),
+    ('std_srvs/Trigger', 'srv', 'std_srvs/srv/Trigger'),
+    ('Odometry', 'msg', None),
+    ('a/b/c/d', 'msg', None),
+])
+def test_normalize_type(raw, kind, expected):
+    assert normalize_type(raw, kind) == expected
