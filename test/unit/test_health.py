@@ -5,6 +5,7 @@ import pytest
 from websocket_redundancy.core.health import (
     DOWN,
     SUSPECT,
+    UNKNOWN,
     UP,
     HealthChanged,
     HealthModel,
@@ -40,7 +41,7 @@ def up_model(settings=None):
     assert model.handle(TransitionEvent(P, 'active'), now=0.0) == []
     assert model.handle(beats(), now=0.05) == []
     assert model.handle(beats(), now=0.10) == [
-        HealthChanged(P, 'unknown', UP, '3 good observations in a row', 0.10)]
+        HealthChanged(P, UNKNOWN, UP, '3 good observations in a row', 0.10)]
     return model, beats
 
 
@@ -207,8 +208,8 @@ def test_never_heard_tier_goes_suspect_from_start():
     model = HealthModel(HealthSettings(heartbeat_timeout=0.5), tiers=('a', 'b'), now=10.0)
     assert model.next_deadline() == 10.5
     assert model.check(10.5) == [
-        HealthChanged('a', 'unknown', SUSPECT, 'no heartbeat tick for 0.5 s', 10.5),
-        HealthChanged('b', 'unknown', SUSPECT, 'no heartbeat tick for 0.5 s', 10.5)]
+        HealthChanged('a', UNKNOWN, SUSPECT, 'no heartbeat tick for 0.5 s', 10.5),
+        HealthChanged('b', UNKNOWN, SUSPECT, 'no heartbeat tick for 0.5 s', 10.5)]
 
 
 def test_unknown_event_raises():

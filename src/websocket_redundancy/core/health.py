@@ -26,7 +26,7 @@ __all__ = [
     'TransitionEvent',
 ]
 
-UNKNOWN, UP, SUSPECT, DOWN = 'unknown', 'up', 'suspect', 'down'
+UNKNOWN, UP, SUSPECT, DOWN = 'UNKNOWN', 'UP', 'SUSPECT', 'DOWN'  # as core.ranking orders them
 _HARD_STATES = ('errorprocessing', 'finalized')
 
 
