@@ -3,8 +3,17 @@ import json
 
 import pytest
 
-from websocket_redundancy.core.commands import (Advertise, CallService, Close, Publish, Refused,
-                                                Reply, Subscribe, Unadvertise, Unsubscribe)
+from websocket_redundancy.core.commands import (
+    Advertise,
+    CallService,
+    Close,
+    Publish,
+    Refused,
+    Reply,
+    Subscribe,
+    Unadvertise,
+    Unsubscribe,
+)
 from websocket_redundancy.core.rosbridge import Session, normalize_type, role_for_token
 from websocket_redundancy.core.settings import settings_from_dict
 

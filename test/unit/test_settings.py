@@ -17,8 +17,9 @@ def test_defaults_are_the_four_tiers_of_the_design():
 
 
 def test_the_shipped_yaml_equals_the_defaults():
-    import yaml
     from pathlib import Path
+
+    import yaml
     data = yaml.safe_load((Path(__file__).parents[2] / 'config' / 'redundancy.yaml').read_text())
     assert settings_from_dict(data).tiers == settings_from_dict({}).tiers
 

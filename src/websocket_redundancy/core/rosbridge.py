@@ -16,8 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .commands import (Advertise, CallService, Close, Publish, Refused, Reply, Subscribe,
-                       Unadvertise, Unsubscribe)
+from .commands import (
+    Advertise,
+    CallService,
+    Close,
+    Publish,
+    Refused,
+    Reply,
+    Subscribe,
+    Unadvertise,
+    Unsubscribe,
+)
 from .scope import is_ros_name
 from .settings import Limits, TierSettings
 
@@ -120,7 +129,7 @@ class Session:
         if value is None and not required:
             return None, []
         if isinstance(value, bool) or not isinstance(value, kinds):
-            wanted = 'a string' if kinds is str else 'a number' if kinds != dict else 'an object'
+            wanted = 'a string' if kinds is str else 'an object' if kinds is dict else 'a number'
             return None, self._refuse('bad_field', f"{op}: '{key}' must be {wanted}, got "
                                       f'{_short(value)}', op, frame.get('id'))
         return value, []

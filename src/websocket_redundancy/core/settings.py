@@ -63,7 +63,7 @@ class Limits:
 class GraphSettings:
     mode: str = 'embedded'
     domain: int = 0
-    base_port: int = 7447
+    base_port: int = 7450
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,180 @@
+"""``websocket-redundancy``: run the whole system or one piece of it.
+
+    up                    simulator (or --bag) + four tiers, supervised
+    tier NAME             one tier
+    sim                   the rover simulator
+    replay PATH           a rosbag2 file at recorded pace
+
+Every command reads the same configuration (``--config``, default: the packaged
+``config/redundancy.yaml`` defaults) and reports a bad one as a list of sentences.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from .core.settings import Settings, SettingsError, settings_from_dict
+
+
+def load_settings(path: str | None) -> Settings:
+    data: dict[str, Any] = {}
+    if path:
+        import yaml
+        try:
+            with open(path, encoding='utf-8') as handle:
+                data = yaml.safe_load(handle) or {}
+        except OSError as exc:
+            raise SettingsError([f'cannot read config file {path}: {exc.strerror}']) from exc
+        except yaml.YAMLError as exc:
+            raise SettingsError([f'{path} is not valid YAML: {exc}']) from exc
+        if not isinstance(data, dict):
+            raise SettingsError([f'{path} must hold a mapping at the top level'])
+    return settings_from_dict(data, os.environ)
+
+
+def open_graph(settings: Settings, args: argparse.Namespace, name: str):
+    """The graph this process joins, from settings and the --graph-* flags."""
+    if settings.graph.mode == 'ros':
+        raise SettingsError(['graph.mode ros runs under ROS 2: start it with '
+                             '`ros2 launch websocket_redundancy redundancy.launch.py`'])
+    try:
+        from .graph.embedded import EmbeddedGraph
+    except ImportError as exc:
+        raise SettingsError([f'the embedded graph needs its extras ({exc.name} is missing): '
+                             'pip install "websocket-redundancy[embedded]"']) from exc
+    domain = settings.graph.domain if args.domain is None else args.domain
+    return EmbeddedGraph(domain=domain, listen=args.graph_listen or None,
+                         connect=args.graph_connect or None, name=name)
+
+
+def _wait_for_signal() -> None:
+    """Block the main thread until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+
+
+def cmd_tier(settings: Settings, args) -> int:
+    from .net.tier_process import run_tier
+    settings.tier(args.name)  # an unknown name fails before the graph opens
+    return run_tier(settings, args.name, open_graph(settings, args, args.name), port=args.port)
+
+
+def cmd_sim(settings: Settings, args) -> int:
+    from .sim.rover import RoverSim
+    graph = open_graph(settings, args, 'sim')
+    sim = RoverSim(graph, rate_factor=args.rate)
+    sim.start()
+    print(f'READY sim pid={os.getpid()}', flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        sim.stop()
+        graph.close()
+    return 0
+
+
+def cmd_replay(settings: Settings, args) -> int:
+    from .sim.replay import ReplayError, replay
+    graph = open_graph(settings, args, 'replay')
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f'READY replay pid={os.getpid()}', flush=True)
+    last = [-1]
+
+    def progress(done: int, total: int, bag_s: float) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent // 10 != last[0] // 10 or done == total:
+            last[0] = percent
+            print(f'replay: {done}/{total} messages ({percent}%), {bag_s:.1f} s of bag',
+                  file=sys.stderr, flush=True)
+    try:
+        count = replay(graph, args.path, rate=args.rate, loop=args.loop,
+                       topics=args.topics or None, start_offset=args.start,
+                       on_progress=progress, stop_event=stop)
+    except ReplayError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    finally:
+        graph.close()
+    print(f'replay: published {count} messages', file=sys.stderr)
+    return 0
+
+
+def cmd_up(settings: Settings, args) -> int:
+    from .net.up import run_up
+    return run_up(settings, args)
+
+
+def _graph_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group('graph')
+    group.add_argument('--domain', type=int, help='graph domain (default: from config)')
+    group.add_argument('--graph-listen', action='append', metavar='ENDPOINT',
+                       help='Zenoh endpoint to listen on, e.g. tcp/127.0.0.1:7450')
+    group.add_argument('--graph-connect', action='append', metavar='ENDPOINT',
+                       help='Zenoh endpoint of another process (repeatable)')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='websocket-redundancy', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--config', help='YAML config (default: built-in defaults)')
+    parser.add_argument('--log-level', default='WARNING',
+                        choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'])
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    up = sub.add_parser('up', help='simulator (or a bag) and all tiers, supervised')
+    up.add_argument('--bag', help='replay this rosbag2 directory or file instead of the simulator')
+    up.add_argument('--rate', type=float, default=1.0, help='replay/simulation speed factor')
+    up.add_argument('--no-sim', action='store_true', help='start no data source (a real rover '
+                    'or another replay publishes into the graph)')
+    up.add_argument('--tiers', help='comma-separated tiers to run (default: all)')
+    up.add_argument('--base-port', type=int,
+                    help='put the tiers on BASE, BASE+1, ... in priority order')
+    up.add_argument('--domain', type=int)
+    up.add_argument('--graph-base-port', type=int,
+                    help='graph endpoints on 127.0.0.1:N.. (default: config graph.base_port)')
+    up.set_defaults(func=cmd_up)
+
+    tier = sub.add_parser('tier', help='run one tier')
+    tier.add_argument('name')
+    tier.add_argument('--port', type=int, help='override the configured port (0: any free)')
+    _graph_flags(tier)
+    tier.set_defaults(func=cmd_tier)
+
+    sim = sub.add_parser('sim', help='run the rover simulator')
+    sim.add_argument('--rate', type=float, default=1.0, help='speed factor')
+    _graph_flags(sim)
+    sim.set_defaults(func=cmd_sim)
+
+    rep = sub.add_parser('replay', help='replay a rosbag2 directory or file (MCAP or sqlite3)')
+    rep.add_argument('path')
+    rep.add_argument('--rate', type=float, default=1.0, help='2.0 plays twice as fast')
+    rep.add_argument('--loop', action='store_true')
+    rep.add_argument('--start', type=float, default=0.0, help='skip this many seconds')
+    rep.add_argument('--topics', nargs='*', help='only these topics')
+    _graph_flags(rep)
+    rep.set_defaults(func=cmd_replay)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    try:
+        settings = load_settings(args.config)
+        return args.func(settings, args)
+    except SettingsError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,247 @@
+"""The tier server: one port, rosbridge v2 over WebSocket plus HTTP, on Twisted.
+
+``TierService`` owns one tier's graph subscriptions and clients. Protocol objects
+only translate: frames go to the core ``Session`` and the commands it returns are
+carried out here. Graph callbacks arrive on graph threads and cross into the reactor
+with ``reactor.callFromThread``; nothing else in this module is thread-aware.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from autobahn.twisted.websocket import WebSocketServerFactory
+
+from ..core import commands as cmd
+from ..core.fanout import Hub
+from ..core.rosbridge import Session, role_for_token
+from ..core.settings import HEARTBEAT_TOPIC, Settings
+from ..graph.port import Graph, GraphError, Sample
+from .heartbeat import heartbeat_message
+from .tier_protocol import TierProtocol
+
+log = logging.getLogger(__name__)
+
+
+def _fast_encoder() -> Callable[[Any], bytes]:
+    try:
+        import orjson
+    except ImportError:
+        return Hub().encode
+    return orjson.dumps
+
+
+class TierService:
+    """Everything one tier serves. ``listen()``/``close()`` are driven by the shell
+    (and by lifecycle transitions)."""
+
+    def __init__(self, settings: Settings, tier_name: str, graph: Graph, reactor,
+                 clock: Callable[[], float] = time.monotonic):
+        self.settings = settings
+        self.tier = settings.tier(tier_name)
+        self.limits = settings.limits
+        self.graph = graph
+        self.reactor = reactor
+        self.clock = clock
+        self.session_id = uuid.uuid4().hex[:12]
+        self.started = clock()
+        self.state = 'active'
+        self.hub = Hub(_fast_encoder())
+        self.clients: dict[TierProtocol, Session] = {}
+        self.refused: Counter[str] = Counter()
+        self.delivered = 0
+        self.dropped = 0
+        self._graph_subs: dict[str, Any] = {}
+        self._publishers: dict[str, Any] = {}
+        self._publisher_users: dict[str, set[TierProtocol]] = {}
+        self._heartbeat_seq = 0
+        self.port: int | None = None
+        self.factory = WebSocketServerFactory(self.tier.public_url())
+        self.factory.protocol = TierProtocol
+        self.factory.service = self
+        self.factory.setProtocolOptions(
+            maxMessagePayloadSize=2 * self.limits.max_frame_bytes,
+            maxFramePayloadSize=2 * self.limits.max_frame_bytes,
+            autoPingInterval=5.0, autoPingTimeout=10.0,
+            openHandshakeTimeout=10.0, closeHandshakeTimeout=2.0,
+        )
+
+    # ---- clients ------------------------------------------------------------------
+    def admit(self, proto: TierProtocol, token: str | None) -> str:
+        """'' when the client may stay, else why not (the shell closes with 1013)."""
+        if len(self.clients) >= self.tier.capacity:
+            self.refused['capacity'] += 1
+            return f'the {self.tier.name} tier is full ({self.tier.capacity} clients)'
+        role = role_for_token(token, self.settings.roles)
+        if token and role is None:
+            self.refused['auth'] += 1
+            log.warning('%s: a client offered a token that matches no role', self.tier.name)
+        self.clients[proto] = Session(self.tier, self.limits, self.settings.roles, role=role)
+        return ''
+
+    def drop(self, proto: TierProtocol) -> None:
+        session = self.clients.pop(proto, None)
+        if session is not None:
+            self.execute(proto, session.closed())
+
+    def receive(self, proto: TierProtocol, payload: bytes, is_binary: bool) -> None:
+        session = self.clients.get(proto)
+        if session is not None:
+            self.execute(proto, session.receive(payload, is_binary, self.clock()))
+
+    def execute(self, proto: TierProtocol, commands: list[Any]) -> None:
+        for command in commands:
+            handler = getattr(self, '_do_' + type(command).__name__)
+            handler(proto, command)
+
+    def _do_Refused(self, proto, command: cmd.Refused) -> None:
+        self.refused[command.kind] += 1
+        log.warning('%s: refused from %s: %s', self.tier.name, proto.peer, command.detail)
+
+    def _do_Reply(self, proto, command: cmd.Reply) -> None:
+        proto.send_control(self.hub.encode(command.frame))
+
+    def _do_Close(self, proto, command: cmd.Close) -> None:
+        proto.close_with(command.code, command.reason)
+
+    def _do_Subscribe(self, proto, command: cmd.Subscribe) -> None:
+        if command.topic == HEARTBEAT_TOPIC:
+            self.hub.add(command.topic, proto)
+            return
+        if self.hub.add(command.topic, proto):
+            self._graph_subscribe(command.topic, command.type_name)
+
+    def _graph_subscribe(self, topic: str, type_name: str | None) -> None:
+        def on_sample(sample: Sample) -> None:
+            self.reactor.callFromThread(self.on_sample, sample)
+        try:
+            self._graph_subs[topic] = self.graph.subscribe(topic, on_sample, type_name)
+        except GraphError as exc:
+            log.warning('%s: cannot subscribe %s on the graph: %s', self.tier.name, topic, exc)
+
+    def _do_Unsubscribe(self, proto, command: cmd.Unsubscribe) -> None:
+        if self.hub.remove(command.topic, proto):
+            handle = self._graph_subs.pop(command.topic, None)
+            if handle is not None:
+                handle.close()
+
+    def _do_Advertise(self, proto, command: cmd.Advertise) -> None:
+        self._publisher(command.topic, command.type_name)
+        self._publisher_users.setdefault(command.topic, set()).add(proto)
+
+    def _do_Unadvertise(self, proto, command: cmd.Unadvertise) -> None:
+        users = self._publisher_users.get(command.topic, set())
+        users.discard(proto)
+        if not users:
+            self._publisher_users.pop(command.topic, None)
+            publisher = self._publishers.pop(command.topic, None)
+            if publisher is not None:
+                publisher.close()
+
+    def _publisher(self, topic: str, type_name: str):
+        publisher = self._publishers.get(topic)
+        if publisher is None or publisher.type_name != type_name:
+            publisher = self._publishers[topic] = self.graph.advertise(topic, type_name)
+        return publisher
+
+    def _do_Publish(self, proto, command: cmd.Publish) -> None:
+        type_name = command.type_name or self._known_type(command.topic)
+        if not type_name:
+            self.execute(proto, self.clients[proto]._refuse(
+                'bad_field', f'publish: the type of {command.topic} is unknown; advertise it '
+                'first or give "type"', 'publish', None))
+            return
+        try:
+            self._publisher(command.topic, type_name).publish(command.msg)
+        except GraphError as exc:
+            self.execute(proto, self.clients[proto]._refuse(
+                'bad_field', f'publish {command.topic}: {exc}', 'publish', None))
+
+    def _known_type(self, topic: str) -> str:
+        publisher = self._publishers.get(topic)
+        if publisher is not None:
+            return publisher.type_name
+        info = self.graph.topics().get(topic)
+        return info.type_name if info else ''
+
+    def _do_CallService(self, proto, command: cmd.CallService) -> None:
+        session = self.clients[proto]
+        type_name = command.type_name or self.graph.services().get(command.service)
+        if not type_name:
+            self.execute(proto, [session.service_response(
+                command, False, f'service {command.service} is not available')])
+            return
+        future = self.graph.call(command.service, type_name, command.args, timeout=5.0)
+
+        def done(fut) -> None:
+            try:
+                reply = session.service_response(command, True, fut.result())
+            except Exception as exc:  # GraphError, timeouts: the caller reads why
+                reply = session.service_response(command, False, str(exc))
+            self.reactor.callFromThread(self._reply_if_connected, proto, reply)
+        future.add_done_callback(done)
+
+    def _reply_if_connected(self, proto, reply: cmd.Reply) -> None:
+        if proto in self.clients:
+            self._do_Reply(proto, reply)
+
+    # ---- outgoing -----------------------------------------------------------------
+    def on_sample(self, sample: Sample) -> None:
+        """A graph sample, now on the reactor thread: encode once, send to each taker."""
+        keys = self.hub.subscribers(sample.topic)
+        if not keys:
+            return
+        frame = self.hub.publish_frame(sample.topic, sample.msg, sample.epoch, sample.seq)
+        self._fan_out(sample.topic, frame, keys)
+
+    def _fan_out(self, topic: str, frame: bytes, keys) -> None:
+        prepared = self.factory.prepareMessage(frame)
+        now = self.clock()
+        for proto in list(keys):
+            session = self.clients.get(proto)
+            if session is not None and session.wants(topic, now):
+                proto.send_data(prepared)
+                self.delivered += 1
+
+    def beat(self) -> None:
+        """One heartbeat to this tier's own clients, from this tier's own loop."""
+        self._heartbeat_seq += 1
+        keys = self.hub.subscribers(HEARTBEAT_TOPIC)
+        if keys:
+            msg = heartbeat_message(self.tier.name, self.session_id, self._heartbeat_seq,
+                                    time.time())
+            frame = self.hub.publish_frame(HEARTBEAT_TOPIC, msg, self.session_id,
+                                           self._heartbeat_seq)
+            self._fan_out(HEARTBEAT_TOPIC, frame, keys)
+
+    # ---- views --------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return {
+            'tier': self.tier.name, 'state': self.state, 'pid': os.getpid(),
+            'clients': len(self.clients), 'capacity': self.tier.capacity,
+            'session': self.session_id, 'uptime_s': round(self.clock() - self.started, 3),
+            'port': self.port, 'url': self.tier.public_url(self.port),
+            'priority': self.tier.priority,
+            'scope': {'subscribe': list(self.tier.subscribe.patterns),
+                      'publish': list(self.tier.publish.patterns)},
+            'topics': self.hub.topics(), 'delivered': self.delivered,
+            'dropped': self.dropped + sum(p.queue.dropped for p in self.clients),
+            'refused': dict(self.refused), 'errors': sum(self.refused.values()),
+        }
+
+    def close_clients(self, code: int, reason: str) -> None:
+        for proto in list(self.clients):
+            proto.close_with(code, reason)
+
+    def release(self) -> None:
+        for handle in self._graph_subs.values():
+            handle.close()
+        for publisher in self._publishers.values():
+            publisher.close()
+        self._graph_subs.clear()
+        self._publishers.clear()

@@ -1,0 +1,85 @@
+"""Run one tier in this process: graph, WebSocket + HTTP port, heartbeat loop.
+
+Prints one line ``READY tier=<name> url=<ws url> port=<port> pid=<pid>`` on stdout
+when the port is listening (with ``port 0`` the line names the port it got), so a
+supervisor or a test knows when to connect.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from twisted.internet import reactor as default_reactor
+from twisted.internet.task import LoopingCall
+from twisted.web.server import Site
+
+from ..core.settings import Settings
+from ..graph.port import Graph
+from .http import TierRoot
+from .tier import TierService
+
+log = logging.getLogger(__name__)
+
+
+class TierRunner:
+    """Listening and the heartbeat loop of one ``TierService``."""
+
+    def __init__(self, settings: Settings, tier_name: str, graph: Graph, reactor=None,
+                 port: int | None = None):
+        self.reactor = reactor or default_reactor
+        self.service = TierService(settings, tier_name, graph, self.reactor)
+        self.port_wanted = self.service.tier.port if port is None else port
+        self.status_doc = None
+        self.site = Site(TierRoot(self.service, lambda: self.status_doc))
+        self.site.noisy = False
+        self._listening = None
+        self._beat = LoopingCall(self.service.beat)
+        self._beat.clock = self.reactor
+
+    def listen(self) -> int:
+        tier = self.service.tier
+        self._listening = self.reactor.listenTCP(self.port_wanted, self.site,
+                                                 interface=tier.host)
+        self.service.port = self._listening.getHost().port
+        self.port_wanted = self.service.port  # a re-listen keeps the same port
+        self.service.state = 'active'
+        if not self._beat.running:
+            self._beat.start(1.0 / self.service.limits.heartbeat_hz, now=False)
+        return self.service.port
+
+    def stop_listening(self, code: int = 1001, reason: str = 'tier going away'):
+        self.service.state = 'inactive'
+        self.service.close_clients(code, reason)
+        if self._beat.running:
+            self._beat.stop()
+        if self._listening is not None:
+            listening, self._listening = self._listening, None
+            return listening.stopListening()
+        return None
+
+    def close(self) -> None:
+        self.stop_listening()
+        self.service.release()
+
+
+def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None = None) -> int:
+    """Serve ``tier_name`` until SIGINT/SIGTERM; returns the exit code."""
+    runner = TierRunner(settings, tier_name, graph, port=port)
+    try:
+        bound = runner.listen()
+    except Exception as exc:  # CannotListenError and friends: one clear sentence
+        print(f'error: tier {tier_name} cannot listen on {runner.service.tier.host}:'
+              f'{runner.port_wanted}: {exc}', file=sys.stderr)
+        graph.close()
+        return 2
+
+    def shutdown() -> None:
+        runner.close()
+        graph.close()
+
+    default_reactor.addSystemEventTrigger('before', 'shutdown', shutdown)
+    print(f'READY tier={tier_name} url={runner.service.tier.public_url(bound)} port={bound} '
+          f'pid={os.getpid()}', flush=True)
+    default_reactor.run()
+    return 0

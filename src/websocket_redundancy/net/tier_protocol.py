@@ -1,0 +1,102 @@
+"""The WebSocket protocol of a tier: translate between Autobahn and ``TierService``.
+
+Backpressure: the protocol registers itself as a streaming producer on its transport,
+so Twisted says when the socket's buffers are full (``pauseProducing``). While paused,
+frames wait in a bounded ``SendQueue``; one slow client never blocks the reactor or
+the other clients.
+"""
+from __future__ import annotations
+
+import logging
+
+from autobahn.twisted.websocket import WebSocketServerProtocol
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
+from ..core.fanout import QueueOverflow, SendQueue
+
+log = logging.getLogger(__name__)
+
+
+def token_from_request(headers: dict[str, str], params: dict[str, list[str]]) -> str | None:
+    """A token from ``Authorization: Bearer``, or ``?token=`` in the URL."""
+    auth = headers.get('authorization', '')
+    if auth.lower().startswith('bearer '):
+        return auth[7:].strip()
+    values = params.get('token')
+    return values[0] if values else None
+
+
+@implementer(IPushProducer)
+class TierProtocol(WebSocketServerProtocol):
+    peer = '?'
+
+    def onConnect(self, request):
+        self.peer = request.peer
+        self._token = token_from_request(request.headers, request.params)
+        self._refusal = ''
+        self._paused = False
+        service = self.factory.service
+        self.queue = SendQueue(service.limits.send_queue_frames,
+                               service.limits.control_queue_frames)
+        return None
+
+    def onOpen(self):
+        service = self.factory.service
+        if service.state != 'active':
+            self.close_with(1001, f'the {service.tier.name} tier is {service.state}')
+            return
+        self._refusal = service.admit(self, self._token)
+        if self._refusal:
+            self.close_with(1013, self._refusal)
+            return
+        self.transport.registerProducer(self, True)
+
+    def onMessage(self, payload, isBinary):
+        self.factory.service.receive(self, payload, isBinary)
+
+    def onClose(self, wasClean, code, reason):
+        service = getattr(self.factory, 'service', None)
+        if service is None:
+            return
+        if self.localCloseCode == 1009 and not self._refusal:
+            service.refused['limit'] += 1
+        service.drop(self)
+
+    # ---- sending ------------------------------------------------------------------
+    def send_data(self, prepared) -> None:
+        if self._paused or len(self.queue):
+            self.queue.push_data(prepared)
+        else:
+            self.sendPreparedMessage(prepared)
+
+    def send_control(self, payload: bytes) -> None:
+        if self._paused or len(self.queue):
+            try:
+                self.queue.push_control(self.factory.prepareMessage(payload))
+            except QueueOverflow as exc:
+                log.warning('disconnecting %s: %s', self.peer, exc)
+                self.close_with(1008, 'not reading replies')
+        else:
+            self.sendMessage(payload, False)
+
+    def close_with(self, code: int, reason: str) -> None:
+        """Close with any code (Autobahn's sendClose allows only 1000/3000-4999)."""
+        self.sendCloseFrame(code=code, reasonUtf8=reason.encode()[:120], isReply=False)
+
+    # ---- IPushProducer ------------------------------------------------------------
+    def pauseProducing(self):
+        self._paused = True
+
+    def resumeProducing(self):
+        self._paused = False
+        while not self._paused:
+            prepared = self.queue.pop()
+            if prepared is None:
+                break
+            self.sendPreparedMessage(prepared)
+
+    def stopProducing(self):
+        self._paused = True
+
+

@@ -1,0 +1,113 @@
+"""``websocket-redundancy up``: the data source and every tier, supervised.
+
+Each piece is its own process on one embedded graph: process ``i`` listens on graph
+endpoint ``base_port + i`` on 127.0.0.1 and dials all the others, so no process is a
+broker the rest depend on. Tokens for roles without one are generated here, handed
+to the children through ``WR_TOKEN_<ROLE>`` and printed once.
+"""
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+
+from ..core.settings import Settings, SettingsError
+from .supervisor import ChildSpec, Supervisor, python_argv
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def plan_children(settings: Settings, args, env: dict[str, str]) -> list[ChildSpec]:
+    """The processes ``up`` runs, each with its graph endpoints and port."""
+    names = [t.name for t in settings.tiers]
+    if args.tiers:
+        wanted = [n.strip() for n in args.tiers.split(',') if n.strip()]
+        for name in wanted:
+            settings.tier(name)  # raises naming the known tiers
+        names = [n for n in names if n in wanted]
+    pieces: list[tuple[str, list[str]]] = []
+    if args.bag:
+        pieces.append(('replay', ['replay', args.bag, '--rate', str(args.rate), '--loop']))
+    elif not args.no_sim:
+        pieces.append(('sim', ['sim', '--rate', str(args.rate)]))
+    for index, name in enumerate(names):
+        port = settings.tier(name).port if args.base_port is None else args.base_port + index
+        pieces.append((name, ['tier', name, '--port', str(port)]))
+
+    graph_base = settings.graph.base_port if args.graph_base_port is None else args.graph_base_port
+    endpoints = [f'tcp/127.0.0.1:{graph_base + i}' for i in range(len(pieces))]
+    domain = settings.graph.domain if args.domain is None else args.domain
+    common = ['--config', args.config] if args.config else []
+    specs = []
+    for i, (name, argv) in enumerate(pieces):
+        graph_flags = ['--domain', str(domain), '--graph-listen', endpoints[i]]
+        for j, other in enumerate(endpoints):
+            if j != i:
+                graph_flags += ['--graph-connect', other]
+        specs.append(ChildSpec(name, python_argv(*common, '--log-level', args.log_level,
+                                                  *argv, *graph_flags), env=dict(env)))
+    return specs
+
+
+def role_tokens(settings: Settings) -> tuple[dict[str, str], list[str]]:
+    """Env for the children, and the roles whose tokens were generated here."""
+    env, generated = {}, []
+    for role, token in settings.roles.items():
+        if not token:
+            token = secrets.token_urlsafe(12)
+            generated.append(role)
+        env[f'WR_TOKEN_{role.upper()}'] = token
+    return env, generated
+
+
+def run_up(settings: Settings, args) -> int:
+    from twisted.internet import reactor
+
+    env, generated = role_tokens(settings)
+    try:
+        specs = plan_children(settings, args, env)
+    except SettingsError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    tier_names = {t.name for t in settings.tiers}
+    supervisor = Supervisor(reactor, specs, out=_say)
+    started = time.monotonic()
+    pending = {spec.name for spec in specs}
+    source = next((s.name for s in specs if s.name not in tier_names), None)
+    n_tiers = sum(1 for s in specs if s.name in tier_names)
+    _say(f'websocket-redundancy: starting {source or "no data source"} and {n_tiers} tiers '
+         f'(graph domain {args.domain if args.domain is not None else settings.graph.domain})')
+
+    def on_ready(name: str, line: str) -> None:
+        fields = dict(part.split('=', 1) for part in line.split()[1:] if '=' in part)
+        if name in tier_names:
+            tier = settings.tier(name)
+            _say(f'  {name:<10} ready  {fields.get("url", "?"):<24} pid {fields.get("pid", "?"):<7}'
+                 f' subscribe: {tier.subscribe}')
+        else:
+            _say(f'  {name:<10} ready  {"":<24} pid {line.split("pid=")[-1]}')
+        if name in pending:
+            pending.discard(name)
+            if not pending:
+                _summary(settings, specs, tier_names, generated, env, time.monotonic() - started)
+
+    supervisor.on_ready = on_ready
+    reactor.addSystemEventTrigger('before', 'shutdown', supervisor.stop)
+    reactor.callWhenRunning(supervisor.start)
+    reactor.run()
+    _say('websocket-redundancy: stopped')
+    return 0
+
+
+def _summary(settings, specs, tier_names, generated, env, elapsed: float) -> None:
+    first = next((s for s in specs if s.name in tier_names), None)
+    _say(f'all {sum(1 for s in specs if s.name in tier_names)} tiers ready in {elapsed:.1f} s.')
+    if first is not None:
+        port = first.argv[first.argv.index('--port') + 1]
+        _say(f'  dashboard: http://127.0.0.1:{port}/   health: http://127.0.0.1:{port}/health')
+    if 'team' in generated:
+        _say(f'  team token (publishing needs it): {env["WR_TOKEN_TEAM"]} '
+             '(set WR_TOKEN_TEAM to choose your own)')
+    _say('Ctrl-C stops everything.')
