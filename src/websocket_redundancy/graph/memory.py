@@ -1,0 +1,168 @@
+"""An in-process ``Graph`` for unit tests: no middleware, no threads.
+
+Delivery is synchronous on the publisher's thread, so a test publishes and asserts on
+the next line. Every message is JSON-encoded once on publish and decoded separately
+for each subscriber, which both checks that it is in rosbridge JSON form (no bytes,
+no NaN) and keeps publishers and subscribers from sharing dicts. ``call`` returns an
+already-completed future.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from .port import GraphError, Sample, TopicInfo
+
+
+def _encode(what: str, msg: Any) -> str:
+    if not isinstance(msg, dict):
+        raise GraphError(f"{what} must be a dict in rosbridge JSON form, got {type(msg).__name__}")
+    try:
+        return json.dumps(msg, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise GraphError(f"{what} is not in rosbridge JSON form: {exc}") from None
+
+
+class _Handle:
+    """Runs ``remove`` under the graph's lock on the first ``close()``."""
+
+    def __init__(self, lock: threading.Lock, remove: Callable[[], None]) -> None:
+        self._lock, self._remove = lock, remove
+
+    def close(self) -> None:
+        with self._lock:
+            remove, self._remove = self._remove, lambda: None
+            remove()
+
+
+class MemoryPublisher:
+    """A publisher on a ``MemoryGraph``; ``seq`` counts from 1."""
+
+    def __init__(self, graph: MemoryGraph, topic: str, type_name: str, msgdef: str | None):
+        self.topic, self.type_name, self.msgdef = topic, type_name, msgdef
+        self.epoch = uuid.uuid4().hex
+        self._graph = graph
+        self._seq = itertools.count(1)  # next() is atomic: publish from any thread
+        self._closed = False
+
+    def publish(self, msg: dict[str, Any]) -> int:
+        if self._closed:
+            raise GraphError(f"publisher for {self.topic} is closed")
+        text = _encode(f"message on {self.topic}", msg)
+        seq = next(self._seq)
+        self._graph._deliver(self, seq, text)
+        return seq
+
+    def close(self) -> None:
+        self._closed = True
+        with self._graph._lock:
+            if self in self._graph._publishers:
+                self._graph._publishers.remove(self)
+
+
+class MemoryGraph:
+    """The ``Graph`` protocol in one process, delivering on the caller's thread."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._publishers: list[MemoryPublisher] = []
+        self._subscribers: dict[str, list[tuple[Callable[[Sample], None], str | None]]] = {}
+        self._servers: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+        self._closed = False
+
+    def advertise(self, topic: str, type_name: str, msgdef: str | None = None) -> MemoryPublisher:
+        self._check_open()
+        publisher = MemoryPublisher(self, topic, type_name, msgdef)
+        with self._lock:
+            self._publishers.append(publisher)
+        return publisher
+
+    def subscribe(
+        self, topic: str, callback: Callable[[Sample], None], type_name: str | None = None
+    ) -> _Handle:
+        """Subscriber exceptions propagate to the publisher: tests see them at once."""
+        self._check_open()
+        entry = (callback, type_name)
+        with self._lock:
+            entries = self._subscribers.setdefault(topic, [])
+            entries.append(entry)
+        return _Handle(self._lock, lambda: entries.remove(entry))
+
+    def serve(
+        self, name: str, type_name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> _Handle:
+        self._check_open()
+        entry = (type_name, handler)
+        with self._lock:
+            self._servers[name] = entry
+        return _Handle(self._lock, lambda: self._drop_server(name, entry))
+
+    def call(
+        self, name: str, type_name: str, request: dict[str, Any], timeout: float
+    ) -> Future[dict[str, Any]]:
+        future: Future[dict[str, Any]] = Future()
+        try:
+            future.set_result(self._call(name, type_name, request))
+        except GraphError as exc:
+            future.set_exception(exc)
+        return future
+
+    def topics(self) -> dict[str, TopicInfo]:
+        with self._lock:
+            publishers = list(self._publishers)
+        found: dict[str, TopicInfo] = {}
+        for pub in reversed(publishers):  # the first publisher's type and msgdef win
+            count = found[pub.topic].publishers + 1 if pub.topic in found else 1
+            meta = {"msgdef": pub.msgdef} if pub.msgdef else {}
+            found[pub.topic] = TopicInfo(pub.topic, pub.type_name, count, meta)
+        return found
+
+    def services(self) -> dict[str, str]:
+        with self._lock:
+            return {name: type_name for name, (type_name, _) in self._servers.items()}
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._publishers.clear()
+            self._subscribers.clear()
+            self._servers.clear()
+
+    def _drop_server(self, name: str, entry: tuple[str, Any]) -> None:
+        if self._servers.get(name) is entry:  # not replaced by a newer server
+            del self._servers[name]
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise GraphError("the memory graph is closed")
+
+    def _call(self, name: str, type_name: str, request: dict[str, Any]) -> dict[str, Any]:
+        text = _encode(f"request to {name}", request)
+        with self._lock:
+            server = self._servers.get(name)
+        if server is None:
+            raise GraphError(f"no server for service {name}")
+        if server[0] != type_name:
+            raise GraphError(f"service {name} has type {server[0]}, not {type_name}")
+        try:
+            response = server[1](json.loads(text))
+        except Exception as exc:
+            raise GraphError(f"service {name} failed: {exc}") from exc
+        return json.loads(_encode(f"response from {name}", response))
+
+    def _deliver(self, pub: MemoryPublisher, seq: int, text: str) -> None:
+        with self._lock:
+            entries = list(self._subscribers.get(pub.topic, ()))
+        source_time = self._clock()
+        for callback, type_name in entries:
+            if type_name is not None and type_name != pub.type_name:
+                continue
+            callback(Sample(pub.topic, pub.type_name, json.loads(text), pub.epoch, seq,
+                            source_time, len(text)))
