@@ -30,13 +30,15 @@ UNKNOWN, UP, SUSPECT, DOWN = 'UNKNOWN', 'UP', 'SUSPECT', 'DOWN'  # as core.ranki
 _HARD_STATES = ('errorprocessing', 'finalized')
 
 
-def _positive(value: object) -> str:
+def positive_number(value: object) -> str:
+    """Validator: '' when ``value`` is a number above zero, else the rest of a sentence."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         return f'must be a positive number, got {value!r}'
     return ''
 
 
-def _count(value: object) -> str:
+def whole_number(value: object) -> str:
+    """Validator: '' when ``value`` is an int of at least 1, else the rest of a sentence."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         return f'must be a whole number of at least 1, got {value!r}'
     return ''
@@ -64,7 +66,8 @@ class HealthSettings:
             raise SettingsError(problems)
 
 
-_VALIDATORS = {'heartbeat_timeout': _positive, 'probe_failures': _count, 'rise': _count}
+_VALIDATORS = {'heartbeat_timeout': positive_number, 'probe_failures': whole_number,
+               'rise': whole_number}
 
 
 # Events in ------------------------------------------------------------------------
