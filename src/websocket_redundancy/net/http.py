@@ -26,8 +26,8 @@ class TierRoot(Resource):
         self.websocket = WebSocketResource(service.factory)
 
     def getChildWithDefault(self, name, request):
-        upgrade = (request.getHeader(b'upgrade') or '').lower()
-        if upgrade == 'websocket':
+        upgrade = request.getHeader(b'upgrade') or b''
+        if upgrade.lower() == b'websocket':
             return self.websocket
         return self
 
