@@ -75,7 +75,8 @@ def test_built_document_matches_schema(validator):
     json.dumps(doc)
     assert [t['name'] for t in doc['tiers']] == ['primary', 'secondary', 'emergency']
     primary, secondary, emergency = doc['tiers']
-    assert (primary['health'], primary['restarts'], primary['circuit']) == ('DOWN', 1, 'closed')
+    assert (primary['health'], primary['lifecycle'], primary['restarts'], primary['circuit']) == (
+        'DOWN', 'unknown', 1, 'closed')  # a dead process has no lifecycle state
     assert primary['last_change'] == 1_700_000_099.0  # monotonic 1.0 seen at wall 100.0 - 1
     assert secondary['probe_latency_ms'] == 12.3
     assert secondary['load'] == 0.05
@@ -137,7 +138,7 @@ def test_render_table_aligns_columns():
                               'CIRCUIT', 'RESTARTS', 'PROBE', 'URL']
     for row in rows:
         assert row.index('ws://') == header.index('URL')
-    assert rows[0].split()[:4] == ['primary', '0', 'DOWN', 'active']
+    assert rows[0].split()[:4] == ['primary', '0', 'DOWN', 'unknown']
     assert '50/200' in rows[0] and '25%' in rows[0]
     assert '12.3 ms' in rows[1]
     assert 'recent events:' in text and text.endswith('\n')

@@ -167,7 +167,8 @@ class HealthModel:
     def snapshot(self, tier: str) -> dict[str, object]:
         """When status is built: health, lifecycle label, last change, probe latency."""
         t = self._tiers[tier]
-        return {'health': t.health, 'lifecycle': t.lifecycle or 'unknown',
+        lifecycle = 'unknown' if t.exited or t.lifecycle is None else t.lifecycle
+        return {'health': t.health, 'lifecycle': lifecycle,
                 'last_change': t.changed_at, 'probe_latency_s': t.latency_s,
                 'pid': t.pid, 'session': t.session}
 
