@@ -1,0 +1,470 @@
+"""The failover client: one machine, ``handle(event, now) -> list[Command]``.
+
+After every event the machine reconciles what it has with what it wants:
+
+* an **active** tier carrying the app's topics: when it closes or misses heartbeats for
+  ``heartbeat_timeout_s``, the best open connection (the warm standby) takes over at
+  once and is subscribed, with ``resume`` from the last delivered ``(epoch, seq)``, to
+  every app topic its scope allows; the rest are reported ``scope_degraded``;
+* a **warm standby**: the best-ranked eligible tier below the active one, open and
+  subscribed to the heartbeat only (and to the app topics in hot-standby mode);
+* a **failback candidate**: the best-ranked eligible tier above the active one. Once it
+  has been healthy (connection alive and, if the directory knows it, UP) for
+  ``failback_hold_s`` it is subscribed with ``resume``; samples come from whichever
+  tier is ahead; when it has caught up on every topic it becomes active and the lower
+  tier goes back to standby (or is closed).
+
+A tier that fails (close, 1013 refusal, hang, connect timeout) is not retried before
+its own jittered backoff. Only when no tier is open and every one is in backoff does
+the machine report ``all_down`` and wait one cycle backoff before trying them all again.
+The delivery filter drops every sample already delivered, so a switch never repeats.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from . import failover_types as t
+from .dedup import DeliveryFilter
+from .failover_conn import (
+    ACTIVE,
+    CANDIDATE,
+    PENDING,
+    SET_LEVEL,
+    STANDBY,
+    Conn,
+    heartbeat_frame,
+    position,
+    sub_id,
+    subscribe_frame,
+    unsubscribe_frame,
+)
+from .failover_types import FailoverSettings
+from .ranking import TierInfo, backoff_delay, bootstrap_tiers, rank
+from .ringbuffer import OUT_OF_SCOPE
+
+HANG_CODE = 4000
+
+
+class FailoverMachine:
+    """The sans-IO failover client. ``jitter()`` returns a number in [0, 1]."""
+
+    def __init__(self, settings: FailoverSettings | None = None,
+                 jitter: Callable[[], float] = random.random) -> None:
+        self.settings = settings or FailoverSettings()
+        self._jitter = jitter
+        self._tiers: dict[str, TierInfo] = {}
+        self._up_since: dict[str, float] = {}
+        self._subs: dict[str, t.Subscribe] = {}
+        self._conns: dict[str, Conn] = {}
+        self._active: str | None = None
+        self._last_label: str | None = None
+        self._switch_reason = 'start'
+        self._filter = DeliveryFilter()
+        self._degraded: set[str] = set()
+        self._fails: dict[str, int] = {}
+        self._failed_until: dict[str, float] = {}
+        self._cycle = 0
+        self._retry_at: float | None = None
+        self._calls: dict[str, str] = {}
+        self._started = False
+        self._now = 0.0
+
+    # ---- public -----------------------------------------------------------------------
+
+    @property
+    def active(self) -> str | None:
+        """The URL of the tier that currently carries the app's topics."""
+        return self._active
+
+    def roles(self) -> dict[str, str]:
+        """Every connection's URL and role (for status displays and tests)."""
+        return {url: conn.role for url, conn in self._conns.items()}
+
+    def handle(self, event: object, now: float) -> list[object]:
+        """Apply ``event`` at monotonic time ``now``; return the commands, in order."""
+        self._now = now
+        handler = self._HANDLERS.get(type(event))
+        if handler is None:
+            raise TypeError(f'FailoverMachine cannot handle {type(event).__name__}; '
+                            'send one of the events in core.failover_types.')
+        out = handler(self, event)
+        out += self._reconcile(now)
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When the shell should deliver ``Tick`` next, or None if nothing is pending."""
+        if not self._started:
+            return None
+        s = self.settings
+        times = []
+        for conn in self._conns.values():
+            if not conn.is_open:
+                times.append(conn.started + s.connect_timeout_s)
+                continue
+            times.append(conn.last_seen + s.heartbeat_timeout_s)
+            if conn.role == CANDIDATE:
+                if conn.syncing_since is not None:
+                    times.append(conn.syncing_since + s.catchup_timeout_s)
+                elif (start := self._hold_start(conn)) is not None:
+                    times.append(start + s.failback_hold_s)
+        if self._retry_at is not None:
+            times.append(self._retry_at)
+        else:
+            times += [u for u in self._failed_until.values() if u > self._now]
+        return min(times) if times else None
+
+    # ---- events -----------------------------------------------------------------------
+
+    def _on_start(self, ev: t.Start) -> list:
+        urls = (ev.urls,) if isinstance(ev.urls, str) else tuple(ev.urls)
+        if not urls:
+            raise ValueError('Start needs at least one tier URL, e.g. ws://host:8080.')
+        for info in bootstrap_tiers(urls):
+            self._tiers.setdefault(info.url, info)
+        self._started = True
+        return []
+
+    def _on_directory(self, ev: t.Directory) -> list:
+        for info in ev.tiers:
+            self._tiers[info.url] = info
+            if info.health == 'UP':
+                self._up_since.setdefault(info.url, self._now)
+            else:
+                self._up_since.pop(info.url, None)
+        return []
+
+    def _on_opened(self, ev: t.Opened) -> list:
+        conn = self._conns.get(ev.url)
+        if conn is None or conn.is_open:
+            return []
+        conn.is_open = True
+        conn.opened_at = conn.last_seen = self._now
+        out = [t.Send(ev.url, dict(SET_LEVEL)),
+               t.Send(ev.url, heartbeat_frame(self.settings.heartbeat_topic))]
+        if conn.role == STANDBY and self.settings.hot_standby:
+            out += self._subscribe_all(conn)
+        return out
+
+    def _on_closed(self, ev: t.Closed) -> list:
+        conn = self._conns.pop(ev.url, None)
+        if conn is None:
+            return []
+        return self._lost(conn, f'closed {ev.code}' + (f' ({ev.reason})' if ev.reason else ''))
+
+    def _on_tick(self, ev: t.Tick) -> list:
+        return []
+
+    def _on_frame(self, ev: t.Frame) -> list:
+        conn = self._conns.get(ev.url)
+        if conn is None or not conn.is_open:
+            return []
+        conn.last_seen = self._now
+        data, op = ev.data, ev.data.get('op')
+        if op == 'publish':
+            return self._on_publish(conn, data)
+        if op == 'resume_gap':
+            return self._on_resume_gap(conn, data)
+        if op == 'status' and data.get('level') == 'error':
+            topic = next((x for x in conn.topics if sub_id(x) == data.get('id')), None)
+            return [] if topic is None else self._refused(conn, topic)
+        if op == 'service_response' and self._calls.get(data.get('id')) == conn.url:
+            del self._calls[data['id']]
+            return [t.Respond(data['id'], bool(data.get('result', True)), data.get('values'))]
+        return []
+
+    def _on_subscribe(self, ev: t.Subscribe) -> list:
+        if ev.topic in self._subs:
+            return []
+        self._subs[ev.topic] = ev
+        out = []
+        for conn in self._conns.values():
+            if self._carries_app(conn) and conn.serves(self._tier(conn), ev.topic):
+                out.append(self._subscribe_one(conn, ev))
+        active = self._conns.get(self._active) if self._active else None
+        if active is not None and not active.serves(self._tier(active), ev.topic):
+            self._degraded.add(ev.topic)
+            out.append(t.Notify(t.SCOPE_DEGRADED, t.ScopeChange(ev.topic, self._label(active))))
+        return out
+
+    def _on_unsubscribe(self, ev: t.Unsubscribe) -> list:
+        if self._subs.pop(ev.topic, None) is None:
+            return []
+        out = []
+        for conn in self._conns.values():
+            if ev.topic in conn.topics:
+                conn.topics.discard(ev.topic)
+                conn.pos.pop(ev.topic, None)
+                out.append(t.Send(conn.url, unsubscribe_frame(ev.topic)))
+        self._filter.forget(ev.topic)
+        self._degraded.discard(ev.topic)
+        return out
+
+    def _on_publish_request(self, ev: t.Publish) -> list:
+        conn = self._conns.get(self._active) if self._active else None
+        if conn is None:
+            return [t.Notify(t.PUBLISH_DROPPED, t.Dropped(ev.topic, 'no tier is connected'))]
+        tier = self._tier(conn)
+        if not tier.allows_publish(ev.topic):
+            return [t.Notify(t.PUBLISH_DROPPED, t.Dropped(
+                ev.topic, f"outside {tier.label}'s publish scope"))]
+        out = []
+        if ev.topic not in conn.advertised:
+            conn.advertised.add(ev.topic)
+            out.append(t.Send(conn.url, {'op': 'advertise', 'topic': ev.topic,
+                                         'type': ev.type, 'id': f'advertise:{ev.topic}'}))
+        out.append(t.Send(conn.url, {'op': 'publish', 'topic': ev.topic, 'msg': ev.msg}))
+        return out
+
+    def _on_call(self, ev: t.CallService) -> list:
+        if self._active is None:
+            return [t.Respond(ev.id, False, 'no tier is connected')]
+        self._calls[ev.id] = self._active
+        return [t.Send(self._active, {'op': 'call_service', 'service': ev.service,
+                                      'args': ev.args, 'id': ev.id})]
+
+    _HANDLERS: dict = {
+        t.Start: _on_start, t.Directory: _on_directory, t.Opened: _on_opened,
+        t.Closed: _on_closed, t.Frame: _on_frame, t.Tick: _on_tick,
+        t.Subscribe: _on_subscribe, t.Unsubscribe: _on_unsubscribe,
+        t.Publish: _on_publish_request, t.CallService: _on_call,
+    }
+
+    # ---- frames -----------------------------------------------------------------------
+
+    def _on_publish(self, conn: Conn, data: dict) -> list:
+        topic = data.get('topic')
+        if topic not in conn.topics or topic not in self._subs:
+            return []  # the heartbeat, or a topic this connection no longer carries
+        epoch, seq, label = data.get('epoch'), data.get('seq'), self._label(conn)
+        if not isinstance(epoch, str) or not isinstance(seq, int):
+            if conn.role != ACTIVE:
+                return []
+            return [t.Deliver(topic, data.get('msg'), label, None, None)]
+        conn.pos[topic] = (epoch, seq)
+        ok, hole = self._filter.offer(topic, epoch, seq)
+        out = []
+        if hole is not None:
+            out.append(t.Notify(t.GAP, t.GapInfo(topic, hole.reason, hole.last, hole.next,
+                                                 label)))
+        if ok:
+            out.append(t.Deliver(topic, data.get('msg'), label, epoch, seq))
+        return out
+
+    def _on_resume_gap(self, conn: Conn, data: dict) -> list:
+        topic = data.get('topic')
+        if topic not in conn.topics:
+            return []
+        if data.get('reason') == OUT_OF_SCOPE:
+            return self._refused(conn, topic)
+        if conn.role != ACTIVE:
+            return []  # another tier is still delivering; nothing is lost yet
+        available = position(data.get('available'))
+        self._filter.excuse(topic, available)
+        return [t.Notify(t.GAP, t.GapInfo(topic, str(data.get('reason')),
+                                          position(data.get('requested')), available,
+                                          self._label(conn)))]
+
+    def _refused(self, conn: Conn, topic: str) -> list:
+        conn.refused.add(topic)
+        conn.topics.discard(topic)
+        if conn.role != ACTIVE or topic in self._degraded:
+            return []
+        self._degraded.add(topic)
+        return [t.Notify(t.SCOPE_DEGRADED, t.ScopeChange(topic, self._label(conn)))]
+
+    # ---- reconciliation ---------------------------------------------------------------
+
+    def _reconcile(self, now: float) -> list:
+        out = self._expire(now)
+        if not self._started:
+            return out
+        if self._retry_at is not None:
+            if now < self._retry_at:
+                return out
+            self._retry_at = None
+            self._failed_until.clear()
+        ranked = [info.url for info in rank(self._tiers.values(), self._subs)]
+        if self._active is None:
+            out += self._choose_active(ranked)
+        if self._active is None:
+            return out
+        here = ranked.index(self._active)
+        if self.settings.warm_standby and not self._has_role(STANDBY):
+            url = self._first_eligible(ranked[here + 1:])
+            if url is not None:
+                out += self._open(url, STANDBY)
+        if not self._has_role(CANDIDATE):
+            for url in ranked[:here]:
+                conn = self._conns.get(url)
+                if conn is not None and conn.role == STANDBY:
+                    conn.role = CANDIDATE  # the ranking moved it above the active tier
+                    break
+                if conn is None and self._eligible(url):
+                    out += self._open(url, CANDIDATE)
+                    break
+        for conn in list(self._conns.values()):
+            if conn.is_open and now - conn.opened_at >= self.settings.failback_hold_s:
+                self._fails.pop(conn.url, None)
+            if conn.role == CANDIDATE and conn.is_open:
+                out += self._advance_candidate(conn, now)
+        return out
+
+    def _choose_active(self, ranked: list[str]) -> list:
+        for url in ranked:
+            conn = self._conns.get(url)
+            if conn is not None and conn.is_open:
+                return self._activate(conn, self._switch_reason)
+        if self._conns:
+            return []  # something is opening; the first to open becomes active
+        url = self._first_eligible(ranked)
+        if url is not None:
+            return self._open(url, PENDING)
+        delay = backoff_delay(self._cycle, self._jitter(), self.settings.backoff_base_s,
+                              self.settings.backoff_cap_s)
+        self._cycle += 1
+        self._retry_at = self._now + delay
+        return [t.Notify(t.ALL_DOWN, t.AllDown(self._cycle, delay))]
+
+    def _activate(self, conn: Conn, reason: str) -> list:
+        conn.role, conn.syncing_since = ACTIVE, None
+        self._active, self._cycle = conn.url, 0
+        label = self._label(conn)
+        out = [t.Notify(t.TIER_CHANGED, t.TierChange(self._last_label, label, reason))]
+        self._last_label = label
+        out += self._subscribe_all(conn)
+        out += self._rescope(conn)
+        return out
+
+    def _advance_candidate(self, conn: Conn, now: float) -> list:
+        s = self.settings
+        start = self._hold_start(conn)
+        if conn.syncing_since is None:
+            if start is None or now < start + s.failback_hold_s:
+                return []
+            conn.syncing_since = now
+            return self._subscribe_all(conn)
+        if start is None:  # the directory no longer calls it UP: back to probation
+            conn.syncing_since = None
+            return self._drop_app_topics(conn)
+        delivered = {topic: self._filter.position(topic) for topic in conn.topics}
+        if conn.caught_up(delivered) or now >= conn.syncing_since + s.catchup_timeout_s:
+            return self._fail_back(conn)
+        return []
+
+    def _fail_back(self, conn: Conn) -> list:
+        old = self._conns[self._active]
+        standby = next((c for c in self._conns.values() if c.role == STANDBY), None)
+        out = self._activate(conn, 'failback')
+        keep, drop = old, standby
+        if standby is not None and self._better(standby, old):
+            keep, drop = standby, old
+        for gone in (drop,) if self.settings.warm_standby else (drop, keep):
+            if gone is not None:
+                out += self._close(gone, 1000, 'no longer needed')
+        if self.settings.warm_standby:
+            keep.role = STANDBY
+            if not self.settings.hot_standby:
+                out += self._drop_app_topics(keep)
+        return out
+
+    def _rescope(self, conn: Conn) -> list:
+        tier, label, out = self._tier(conn), self._label(conn), []
+        for topic in self._subs:
+            served = conn.serves(tier, topic)
+            if not served and topic not in self._degraded:
+                self._degraded.add(topic)
+                out.append(t.Notify(t.SCOPE_DEGRADED, t.ScopeChange(topic, label)))
+            elif served and topic in self._degraded:
+                self._degraded.discard(topic)
+                out.append(t.Notify(t.SCOPE_RESTORED, t.ScopeChange(topic, label)))
+        return out
+
+    def _expire(self, now: float) -> list:
+        s, out = self.settings, []
+        for conn in list(self._conns.values()):
+            if not conn.is_open and now >= conn.started + s.connect_timeout_s:
+                out += self._close(conn, HANG_CODE, 'connect timeout', failed=True)
+            elif conn.is_open and now >= conn.last_seen + s.heartbeat_timeout_s:
+                out += self._close(conn, HANG_CODE, 'heartbeat timeout', failed=True)
+        return out
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _close(self, conn: Conn, code: int, reason: str, failed: bool = False) -> list:
+        del self._conns[conn.url]
+        out = [t.CloseConn(conn.url, code, reason)]
+        if failed:
+            return out + self._lost(conn, reason)
+        return out + self._fail_calls(conn)
+
+    def _lost(self, conn: Conn, reason: str) -> list:
+        fails = self._fails.get(conn.url, 0)
+        self._fails[conn.url] = fails + 1
+        self._failed_until[conn.url] = self._now + backoff_delay(
+            fails, self._jitter(), self.settings.backoff_base_s, self.settings.backoff_cap_s)
+        if conn.url == self._active:
+            self._active = None
+            self._switch_reason = f'{self._label(conn)} {reason}'
+        return self._fail_calls(conn)
+
+    def _fail_calls(self, conn: Conn) -> list:
+        ids = [i for i, url in self._calls.items() if url == conn.url]
+        for i in ids:
+            del self._calls[i]
+        return [t.Respond(i, False, f'{self._label(conn)} closed') for i in ids]
+
+    def _open(self, url: str, role: str) -> list:
+        self._conns[url] = Conn(url, role, self._now)
+        return [t.Open(url)]
+
+    def _subscribe_all(self, conn: Conn) -> list:
+        tier = self._tier(conn)
+        return [self._subscribe_one(conn, sub) for topic, sub in self._subs.items()
+                if topic not in conn.topics and conn.serves(tier, topic)]
+
+    def _subscribe_one(self, conn: Conn, sub: t.Subscribe) -> t.Send:
+        resume = self._filter.position(sub.topic)
+        conn.topics.add(sub.topic)
+        if resume is not None:
+            conn.pos[sub.topic] = resume
+        return t.Send(conn.url, subscribe_frame(sub, resume))
+
+    def _drop_app_topics(self, conn: Conn) -> list:
+        out = [t.Send(conn.url, unsubscribe_frame(topic)) for topic in sorted(conn.topics)]
+        conn.topics.clear()
+        conn.pos.clear()
+        return out
+
+    def _carries_app(self, conn: Conn) -> bool:
+        return conn.is_open and (
+            conn.role == ACTIVE
+            or (conn.role == CANDIDATE and conn.syncing_since is not None)
+            or (conn.role == STANDBY and self.settings.hot_standby))
+
+    def _hold_start(self, conn: Conn) -> float | None:
+        health = self._tier(conn).health
+        if health == 'UNKNOWN':
+            return conn.opened_at
+        if health != 'UP' or conn.opened_at is None:
+            return None
+        return max(conn.opened_at, self._up_since.get(conn.url, conn.opened_at))
+
+    def _better(self, a: Conn, b: Conn) -> bool:
+        ranked = rank([self._tier(a), self._tier(b)], self._subs)
+        return ranked[0].url == a.url
+
+    def _has_role(self, role: str) -> bool:
+        return any(conn.role == role for conn in self._conns.values())
+
+    def _eligible(self, url: str) -> bool:
+        return url not in self._conns and self._now >= self._failed_until.get(url, self._now)
+
+    def _first_eligible(self, urls: list[str]) -> str | None:
+        return next((url for url in urls if self._eligible(url)), None)
+
+    def _tier(self, conn: Conn) -> TierInfo:
+        return self._tiers.get(conn.url) or TierInfo(url=conn.url)
+
+    def _label(self, conn: Conn) -> str:
+        return self._tier(conn).label
