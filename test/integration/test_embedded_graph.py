@@ -367,3 +367,13 @@ def _expect_same_keys(local, got: Collector, echo: Peer, epoch: str) -> None:
 
     wait_for(both_have_window, f"both subscribers to see the same 10 samples of {epoch}",
              timeout=15)
+
+
+def test_same_graph_delivers_to_itself(mesh):
+    """When a graph subscribes to its own topic, it gets its own samples."""
+    graph = mesh[0]
+    got = Collector()
+    graph.subscribe("/emergency_stop", got, "std_msgs/msg/Bool")
+    publisher = graph.advertise("/emergency_stop", "std_msgs/msg/Bool")
+    wait_for(lambda: publisher.publish({"data": True}) and got.keys(), "a local delivery")
+    assert got.samples[0].msg == {"data": True}

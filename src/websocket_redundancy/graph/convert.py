@@ -22,7 +22,7 @@ import dataclasses
 import keyword
 import math
 import weakref
-from base64 import b64encode
+from base64 import b64decode, b64encode
 from collections.abc import Callable
 from typing import Any
 
@@ -224,7 +224,7 @@ def _binary_converter(fixed: int, bound: int) -> Converter:
     def convert(value: Any) -> np.ndarray:
         if type(value) is str:
             try:
-                data = binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
+                data = b64decode(value, validate=True)
             except (binascii.Error, UnicodeEncodeError, ValueError):
                 raise _bad("base64 text or a list of integers", value) from None
         elif isinstance(value, (bytes, bytearray, memoryview)):

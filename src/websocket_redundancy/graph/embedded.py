@@ -13,6 +13,8 @@ does not know is fetched from the ``types`` queryable every graph instance serve
 (it answers for every type in its store, including ones advertised with ``msgdef``);
 samples wait, in order, until the definition is registered.
 
+Services are Zenoh queryables and queries (see ``services``).
+
 Threading: Zenoh runs callbacks on its own threads; subscription callbacks, service
 handlers and ``call`` futures complete there. ``call`` never blocks its caller.
 """
@@ -32,6 +34,7 @@ from . import keys
 from .convert import from_rosbridge, to_rosbridge
 from .discovery import Directory, PendingTypes
 from .port import GraphError, Sample, TopicInfo
+from .services import client_callbacks, server_callback, settler
 from .typestore import (
     check_type_name,
     make_typestore,
@@ -42,7 +45,6 @@ from .typestore import (
 from .zenoh_config import open_session
 
 log = logging.getLogger(__name__)
-_SERVER_ERROR = "service "  # prefix of errors a server sends: 'service /x failed: ...'
 
 
 class Declared:
@@ -262,25 +264,10 @@ class EmbeddedGraph:
         self._check_open()
         name = keys.ros_name(name, "service")
         request_type, response_type = service_types(self.typestore, type_name)
-        typestore = self.typestore
-
-        def on_query(query: zenoh.Query) -> None:
-            try:
-                payload = query.payload
-                request = (
-                    to_rosbridge(typestore.deserialize_cdr(payload.to_bytes(), request_type))
-                    if payload else {}
-                )
-                response = from_rosbridge(typestore, response_type, handler(request))
-                raw = bytes(typestore.serialize_cdr(response, response_type, little_endian=True))
-            except Exception as exc:
-                log.exception("service %s handler failed", name)
-                query.reply_err(f"{_SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
-                return
-            query.reply(query.key_expr, raw)
-
         queryable = self.session.declare_queryable(
-            keys.service_key(self.prefix, name), on_query, complete=True
+            keys.service_key(self.prefix, name),
+            server_callback(self.typestore, name, (request_type, response_type), handler),
+            complete=True,
         )
         token_key = keys.token_key(self.prefix, "srv", keys.new_epoch(), type_name, name)
         token = self.session.liveliness().declare_token(token_key)
@@ -303,34 +290,18 @@ class EmbeddedGraph:
         except GraphError as exc:
             future.set_exception(exc)
             return future
-        settle = _settler(future)
-
-        def on_reply(reply: zenoh.Reply) -> None:
-            if reply.ok is not None:
-                try:
-                    msg = self.typestore.deserialize_cdr(reply.ok.payload.to_bytes(),
-                                                         response_type)
-                    settle(result=to_rosbridge(msg))
-                except Exception as exc:
-                    settle(error=GraphError(f"service {name}: bad response: {exc}"))
-            elif reply.err.payload.to_string().startswith(_SERVER_ERROR):
-                settle(error=GraphError(reply.err.payload.to_string()))
-            else:  # Zenoh's own error, e.g. 'Timeout'
-                settle(error=GraphError(no_answer()))
 
         def no_answer() -> str:
             if name in self.services():
                 return f"service {name} did not answer within {timeout:g} s"
             return f"no server for service {name} on the graph"
 
-        def on_done() -> None:
-            settle(error=GraphError(no_answer()))
-
+        callbacks = client_callbacks(self.typestore, name, response_type, future, no_answer)
         try:
-            self.session.get(keys.service_key(self.prefix, name), Callback(on_reply, on_done),
-                             payload=raw, timeout=timeout, target=zenoh.QueryTarget.BEST_MATCHING)
+            self.session.get(keys.service_key(self.prefix, name), callbacks, payload=raw,
+                             timeout=timeout, target=zenoh.QueryTarget.BEST_MATCHING)
         except zenoh.ZError as exc:
-            settle(error=GraphError(f"cannot call service {name}: {exc}"))
+            settler(future)(error=GraphError(f"cannot call service {name}: {exc}"))
         return future
 
     # -- shutdown ----------------------------------------------------------------
@@ -345,18 +316,3 @@ class EmbeddedGraph:
         self.session.close()
         log.info("embedded graph %r closed", self.name)
 
-
-def _settler(future: Future[Any]) -> Callable[..., None]:
-    """Complete ``future`` once; later results are ignored (first reply wins)."""
-    lock = threading.Lock()
-
-    def settle(result: Any = None, error: BaseException | None = None) -> None:
-        with lock:
-            if future.done():
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-
-    return settle

@@ -1,0 +1,89 @@
+"""Service calls of the embedded graph as Zenoh queries, CDR in both directions.
+
+A server is a queryable; ``server_callback`` decodes the request, runs the handler and
+replies with the CDR response, or with an error text starting ``service <name>
+failed:`` when the handler (or its response) fails. A call is a Zenoh ``get`` whose
+reply callbacks complete a ``concurrent.futures.Future`` on a Zenoh thread, so the
+caller never blocks; ``client_callbacks`` builds them.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import zenoh
+from zenoh.handlers import Callback
+
+from .convert import from_rosbridge, to_rosbridge
+from .port import GraphError
+
+log = logging.getLogger(__name__)
+SERVER_ERROR = "service "  # prefix of the errors a server sends
+
+
+def server_callback(
+    typestore: Any, name: str, types: tuple[str, str],
+    handler: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Callable[[zenoh.Query], None]:
+    request_type, response_type = types
+
+    def on_query(query: zenoh.Query) -> None:
+        try:
+            payload = query.payload
+            request = (
+                to_rosbridge(typestore.deserialize_cdr(payload.to_bytes(), request_type))
+                if payload else {}
+            )
+            response = from_rosbridge(typestore, response_type, handler(request))
+            raw = bytes(typestore.serialize_cdr(response, response_type, little_endian=True))
+        except Exception as exc:
+            log.exception("service %s handler failed", name)
+            query.reply_err(f"{SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
+            return
+        query.reply(query.key_expr, raw)
+
+    return on_query
+
+
+def client_callbacks(
+    typestore: Any, name: str, response_type: str, future: Future[dict[str, Any]],
+    no_answer: Callable[[], str],
+) -> Callback:
+    """Reply callbacks for one call; ``no_answer()`` words the error when none came."""
+    settle = settler(future)
+
+    def on_reply(reply: zenoh.Reply) -> None:
+        if reply.ok is not None:
+            try:
+                msg = typestore.deserialize_cdr(reply.ok.payload.to_bytes(), response_type)
+                settle(result=to_rosbridge(msg))
+            except Exception as exc:
+                settle(error=GraphError(f"service {name}: bad response: {exc}"))
+            return
+        text = reply.err.payload.to_string()
+        # Zenoh's own errors (e.g. 'Timeout') mean no server answered in time.
+        settle(error=GraphError(text if text.startswith(SERVER_ERROR) else no_answer()))
+
+    def on_done() -> None:
+        settle(error=GraphError(no_answer()))
+
+    return Callback(on_reply, on_done)
+
+
+def settler(future: Future[Any]) -> Callable[..., None]:
+    """Complete ``future`` once; later results are ignored (first reply wins)."""
+    lock = threading.Lock()
+
+    def settle(result: Any = None, error: BaseException | None = None) -> None:
+        with lock:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    return settle
