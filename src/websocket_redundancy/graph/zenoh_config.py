@@ -10,6 +10,9 @@ Without explicit endpoints a process uses the default port set
 ``tcp/127.0.0.1:7450`` .. ``:7457`` (``DEFAULT_PORTS``): it listens on the first port
 of the set it can bind and connects to all the others, so up to eight processes on
 one host find each other with no configuration. Nothing binds beyond 127.0.0.1.
+With ``listen`` given and ``connect`` None, the process dials nobody and waits to be
+dialled (a seed); with ``connect`` given and ``listen`` None, it claims a default port
+and dials only ``connect``.
 """
 from __future__ import annotations
 
