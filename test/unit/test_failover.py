@@ -9,8 +9,8 @@ from websocket_redundancy.core.failover import FailoverMachine
 from websocket_redundancy.core.failover_types import (
     AllDown,
     CallService,
-    Closed,
     CloseConn,
+    Closed,
     Deliver,
     Directory,
     Dropped,
@@ -271,6 +271,25 @@ def test_failback_waits_for_directory_up():
     m.handle(Opened(P), 3.05)
     assert idle(m, 3.05, 4.0, P, S, T) == []
     assert beat(m, 4.05, P) == [Send(P, sub(ODOM, ('e1', 1)))]
+
+
+def test_standby_promoted_by_ranking_still_serves_hold_down():
+    """When the directory demotes the active tier so that the standby ranks above it,
+    the standby becomes the failback candidate and must hold for failback_hold_s from
+    then, not from when it was opened: one SUSPECT report causes no instant switch."""
+    m = running(failback_hold_s=1.0)
+    tiers = [TierInfo(P, 'primary', 0, 'UP'), TierInfo(S, 'secondary', 1, 'UP')]
+    m.handle(Directory(tuple(tiers)), 0.03)
+    assert idle(m, 0.03, 2.03, P, S) == []
+    assert m.handle(Directory((TierInfo(P, 'primary', 0, 'SUSPECT'), tiers[1])), 2.05) == [
+        Open(T)]  # the standby slot is free again
+    assert m.roles() == {P: 'active', S: 'candidate', T: 'standby'}
+    m.handle(Opened(T), 2.1)
+    assert idle(m, 2.05, 3.0, P, S, T) == []
+    assert beat(m, 3.05, P, S, T) == [
+        Send(S, sub(ODOM)), changed(P, 'secondary', 'failback'),
+        CloseConn(P, 1000, 'no longer needed')]  # nothing delivered yet: caught up at once
+    assert m.roles() == {S: 'active', T: 'standby'}
 
 
 def test_catchup_timeout_switches_anyway():

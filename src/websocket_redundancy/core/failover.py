@@ -25,23 +25,10 @@ import random
 from collections.abc import Callable
 
 from . import failover_types as t
-from .dedup import DeliveryFilter
-from .failover_conn import (
-    ACTIVE,
-    CANDIDATE,
-    PENDING,
-    SET_LEVEL,
-    STANDBY,
-    Conn,
-    heartbeat_frame,
-    position,
-    sub_id,
-    subscribe_frame,
-    unsubscribe_frame,
-)
+from .failover_conn import ACTIVE, CANDIDATE, PENDING, SET_LEVEL, STANDBY, Conn, heartbeat_frame
+from .failover_traffic import Traffic
 from .failover_types import FailoverSettings
 from .ranking import TierInfo, backoff_delay, bootstrap_tiers, rank
-from .ringbuffer import OUT_OF_SCOPE
 
 HANG_CODE = 4000
 
@@ -55,18 +42,15 @@ class FailoverMachine:
         self._jitter = jitter
         self._tiers: dict[str, TierInfo] = {}
         self._up_since: dict[str, float] = {}
-        self._subs: dict[str, t.Subscribe] = {}
         self._conns: dict[str, Conn] = {}
         self._active: str | None = None
         self._last_label: str | None = None
         self._switch_reason = 'start'
-        self._filter = DeliveryFilter()
-        self._degraded: set[str] = set()
+        self._traffic = Traffic(self._tier)
         self._fails: dict[str, int] = {}
         self._failed_until: dict[str, float] = {}
         self._cycle = 0
         self._retry_at: float | None = None
-        self._calls: dict[str, str] = {}
         self._started = False
         self._now = 0.0
 
@@ -139,11 +123,11 @@ class FailoverMachine:
         if conn is None or conn.is_open:
             return []
         conn.is_open = True
-        conn.opened_at = conn.last_seen = self._now
+        conn.opened_at = conn.last_seen = conn.probation_from = self._now
         out = [t.Send(ev.url, dict(SET_LEVEL)),
                t.Send(ev.url, heartbeat_frame(self.settings.heartbeat_topic))]
         if conn.role == STANDBY and self.settings.hot_standby:
-            out += self._subscribe_all(conn)
+            out += self._traffic.subscribe_all(conn)
         return out
 
     def _on_closed(self, ev: t.Closed) -> list:
@@ -160,68 +144,20 @@ class FailoverMachine:
         if conn is None or not conn.is_open:
             return []
         conn.last_seen = self._now
-        data, op = ev.data, ev.data.get('op')
-        if op == 'publish':
-            return self._on_publish(conn, data)
-        if op == 'resume_gap':
-            return self._on_resume_gap(conn, data)
-        if op == 'status' and data.get('level') == 'error':
-            topic = next((x for x in conn.topics if sub_id(x) == data.get('id')), None)
-            return [] if topic is None else self._refused(conn, topic)
-        if op == 'service_response' and self._calls.get(data.get('id')) == conn.url:
-            del self._calls[data['id']]
-            return [t.Respond(data['id'], bool(data.get('result', True)), data.get('values'))]
-        return []
+        return self._traffic.frame(conn, ev.data)
 
     def _on_subscribe(self, ev: t.Subscribe) -> list:
-        if ev.topic in self._subs:
-            return []
-        self._subs[ev.topic] = ev
-        out = []
-        for conn in self._conns.values():
-            if self._carries_app(conn) and conn.serves(self._tier(conn), ev.topic):
-                out.append(self._subscribe_one(conn, ev))
-        active = self._conns.get(self._active) if self._active else None
-        if active is not None and not active.serves(self._tier(active), ev.topic):
-            self._degraded.add(ev.topic)
-            out.append(t.Notify(t.SCOPE_DEGRADED, t.ScopeChange(ev.topic, self._label(active))))
-        return out
+        carriers = [conn for conn in self._conns.values() if self._carries_app(conn)]
+        return self._traffic.subscribe(ev, carriers, self._active_conn())
 
     def _on_unsubscribe(self, ev: t.Unsubscribe) -> list:
-        if self._subs.pop(ev.topic, None) is None:
-            return []
-        out = []
-        for conn in self._conns.values():
-            if ev.topic in conn.topics:
-                conn.topics.discard(ev.topic)
-                conn.pos.pop(ev.topic, None)
-                out.append(t.Send(conn.url, unsubscribe_frame(ev.topic)))
-        self._filter.forget(ev.topic)
-        self._degraded.discard(ev.topic)
-        return out
+        return self._traffic.unsubscribe(ev, self._conns.values())
 
     def _on_publish_request(self, ev: t.Publish) -> list:
-        conn = self._conns.get(self._active) if self._active else None
-        if conn is None:
-            return [t.Notify(t.PUBLISH_DROPPED, t.Dropped(ev.topic, 'no tier is connected'))]
-        tier = self._tier(conn)
-        if not tier.allows_publish(ev.topic):
-            return [t.Notify(t.PUBLISH_DROPPED, t.Dropped(
-                ev.topic, f"outside {tier.label}'s publish scope"))]
-        out = []
-        if ev.topic not in conn.advertised:
-            conn.advertised.add(ev.topic)
-            out.append(t.Send(conn.url, {'op': 'advertise', 'topic': ev.topic,
-                                         'type': ev.type, 'id': f'advertise:{ev.topic}'}))
-        out.append(t.Send(conn.url, {'op': 'publish', 'topic': ev.topic, 'msg': ev.msg}))
-        return out
+        return self._traffic.publish(ev, self._active_conn())
 
     def _on_call(self, ev: t.CallService) -> list:
-        if self._active is None:
-            return [t.Respond(ev.id, False, 'no tier is connected')]
-        self._calls[ev.id] = self._active
-        return [t.Send(self._active, {'op': 'call_service', 'service': ev.service,
-                                      'args': ev.args, 'id': ev.id})]
+        return self._traffic.call(ev, self._active_conn())
 
     _HANDLERS: dict = {
         t.Start: _on_start, t.Directory: _on_directory, t.Opened: _on_opened,
@@ -229,49 +165,6 @@ class FailoverMachine:
         t.Subscribe: _on_subscribe, t.Unsubscribe: _on_unsubscribe,
         t.Publish: _on_publish_request, t.CallService: _on_call,
     }
-
-    # ---- frames -----------------------------------------------------------------------
-
-    def _on_publish(self, conn: Conn, data: dict) -> list:
-        topic = data.get('topic')
-        if topic not in conn.topics or topic not in self._subs:
-            return []  # the heartbeat, or a topic this connection no longer carries
-        epoch, seq, label = data.get('epoch'), data.get('seq'), self._label(conn)
-        if not isinstance(epoch, str) or not isinstance(seq, int):
-            if conn.role != ACTIVE:
-                return []
-            return [t.Deliver(topic, data.get('msg'), label, None, None)]
-        conn.pos[topic] = (epoch, seq)
-        ok, hole = self._filter.offer(topic, epoch, seq)
-        out = []
-        if hole is not None:
-            out.append(t.Notify(t.GAP, t.GapInfo(topic, hole.reason, hole.last, hole.next,
-                                                 label)))
-        if ok:
-            out.append(t.Deliver(topic, data.get('msg'), label, epoch, seq))
-        return out
-
-    def _on_resume_gap(self, conn: Conn, data: dict) -> list:
-        topic = data.get('topic')
-        if topic not in conn.topics:
-            return []
-        if data.get('reason') == OUT_OF_SCOPE:
-            return self._refused(conn, topic)
-        if conn.role != ACTIVE:
-            return []  # another tier is still delivering; nothing is lost yet
-        available = position(data.get('available'))
-        self._filter.excuse(topic, available)
-        return [t.Notify(t.GAP, t.GapInfo(topic, str(data.get('reason')),
-                                          position(data.get('requested')), available,
-                                          self._label(conn)))]
-
-    def _refused(self, conn: Conn, topic: str) -> list:
-        conn.refused.add(topic)
-        conn.topics.discard(topic)
-        if conn.role != ACTIVE or topic in self._degraded:
-            return []
-        self._degraded.add(topic)
-        return [t.Notify(t.SCOPE_DEGRADED, t.ScopeChange(topic, self._label(conn)))]
 
     # ---- reconciliation ---------------------------------------------------------------
 
@@ -284,25 +177,27 @@ class FailoverMachine:
                 return out
             self._retry_at = None
             self._failed_until.clear()
-        ranked = [info.url for info in rank(self._tiers.values(), self._subs)]
+        ranked = [info.url for info in rank(self._tiers.values(), self._traffic.subs)]
         if self._active is None:
             out += self._choose_active(ranked)
         if self._active is None:
             return out
         here = ranked.index(self._active)
-        if self.settings.warm_standby and not self._has_role(STANDBY):
-            url = self._first_eligible(ranked[here + 1:])
-            if url is not None:
-                out += self._open(url, STANDBY)
         if not self._has_role(CANDIDATE):
             for url in ranked[:here]:
                 conn = self._conns.get(url)
                 if conn is not None and conn.role == STANDBY:
                     conn.role = CANDIDATE  # the ranking moved it above the active tier
+                    conn.probation_from = now
                     break
                 if conn is None and self._eligible(url):
                     out += self._open(url, CANDIDATE)
                     break
+        if self.settings.warm_standby and not self._has_role(STANDBY):
+            # the next tier below the active one; if there is none, any tier left over
+            url = self._first_eligible(ranked[here + 1:]) or self._first_eligible(ranked[:here])
+            if url is not None:
+                out += self._open(url, STANDBY)
         for conn in list(self._conns.values()):
             if conn.is_open and now - conn.opened_at >= self.settings.failback_hold_s:
                 self._fails.pop(conn.url, None)
@@ -332,8 +227,8 @@ class FailoverMachine:
         label = self._label(conn)
         out = [t.Notify(t.TIER_CHANGED, t.TierChange(self._last_label, label, reason))]
         self._last_label = label
-        out += self._subscribe_all(conn)
-        out += self._rescope(conn)
+        out += self._traffic.subscribe_all(conn)
+        out += self._traffic.rescope(conn)
         return out
 
     def _advance_candidate(self, conn: Conn, now: float) -> list:
@@ -343,12 +238,11 @@ class FailoverMachine:
             if start is None or now < start + s.failback_hold_s:
                 return []
             conn.syncing_since = now
-            return self._subscribe_all(conn)
+            return self._traffic.subscribe_all(conn)
         if start is None:  # the directory no longer calls it UP: back to probation
             conn.syncing_since = None
-            return self._drop_app_topics(conn)
-        delivered = {topic: self._filter.position(topic) for topic in conn.topics}
-        if conn.caught_up(delivered) or now >= conn.syncing_since + s.catchup_timeout_s:
+            return self._traffic.drop_app_topics(conn)
+        if self._traffic.caught_up(conn) or now >= conn.syncing_since + s.catchup_timeout_s:
             return self._fail_back(conn)
         return []
 
@@ -365,19 +259,7 @@ class FailoverMachine:
         if self.settings.warm_standby:
             keep.role = STANDBY
             if not self.settings.hot_standby:
-                out += self._drop_app_topics(keep)
-        return out
-
-    def _rescope(self, conn: Conn) -> list:
-        tier, label, out = self._tier(conn), self._label(conn), []
-        for topic in self._subs:
-            served = conn.serves(tier, topic)
-            if not served and topic not in self._degraded:
-                self._degraded.add(topic)
-                out.append(t.Notify(t.SCOPE_DEGRADED, t.ScopeChange(topic, label)))
-            elif served and topic in self._degraded:
-                self._degraded.discard(topic)
-                out.append(t.Notify(t.SCOPE_RESTORED, t.ScopeChange(topic, label)))
+                out += self._traffic.drop_app_topics(keep)
         return out
 
     def _expire(self, now: float) -> list:
@@ -396,7 +278,7 @@ class FailoverMachine:
         out = [t.CloseConn(conn.url, code, reason)]
         if failed:
             return out + self._lost(conn, reason)
-        return out + self._fail_calls(conn)
+        return out + self._traffic.fail_calls(conn)
 
     def _lost(self, conn: Conn, reason: str) -> list:
         fails = self._fails.get(conn.url, 0)
@@ -406,35 +288,11 @@ class FailoverMachine:
         if conn.url == self._active:
             self._active = None
             self._switch_reason = f'{self._label(conn)} {reason}'
-        return self._fail_calls(conn)
-
-    def _fail_calls(self, conn: Conn) -> list:
-        ids = [i for i, url in self._calls.items() if url == conn.url]
-        for i in ids:
-            del self._calls[i]
-        return [t.Respond(i, False, f'{self._label(conn)} closed') for i in ids]
+        return self._traffic.fail_calls(conn)
 
     def _open(self, url: str, role: str) -> list:
         self._conns[url] = Conn(url, role, self._now)
         return [t.Open(url)]
-
-    def _subscribe_all(self, conn: Conn) -> list:
-        tier = self._tier(conn)
-        return [self._subscribe_one(conn, sub) for topic, sub in self._subs.items()
-                if topic not in conn.topics and conn.serves(tier, topic)]
-
-    def _subscribe_one(self, conn: Conn, sub: t.Subscribe) -> t.Send:
-        resume = self._filter.position(sub.topic)
-        conn.topics.add(sub.topic)
-        if resume is not None:
-            conn.pos[sub.topic] = resume
-        return t.Send(conn.url, subscribe_frame(sub, resume))
-
-    def _drop_app_topics(self, conn: Conn) -> list:
-        out = [t.Send(conn.url, unsubscribe_frame(topic)) for topic in sorted(conn.topics)]
-        conn.topics.clear()
-        conn.pos.clear()
-        return out
 
     def _carries_app(self, conn: Conn) -> bool:
         return conn.is_open and (
@@ -442,16 +300,20 @@ class FailoverMachine:
             or (conn.role == CANDIDATE and conn.syncing_since is not None)
             or (conn.role == STANDBY and self.settings.hot_standby))
 
+    def _active_conn(self) -> Conn | None:
+        return self._conns.get(self._active) if self._active else None
+
     def _hold_start(self, conn: Conn) -> float | None:
         health = self._tier(conn).health
-        if health == 'UNKNOWN':
-            return conn.opened_at
-        if health != 'UP' or conn.opened_at is None:
+        start = conn.probation_from
+        if health == 'UNKNOWN' or start is None:
+            return start
+        if health != 'UP':
             return None
-        return max(conn.opened_at, self._up_since.get(conn.url, conn.opened_at))
+        return max(start, self._up_since.get(conn.url, start))
 
     def _better(self, a: Conn, b: Conn) -> bool:
-        ranked = rank([self._tier(a), self._tier(b)], self._subs)
+        ranked = rank([self._tier(a), self._tier(b)], self._traffic.subs)
         return ranked[0].url == a.url
 
     def _has_role(self, role: str) -> bool:

@@ -18,7 +18,7 @@ class Conn:
     """What the machine knows about one connection it asked the shell to open."""
 
     __slots__ = ('url', 'role', 'is_open', 'started', 'opened_at', 'last_seen',
-                 'topics', 'pos', 'refused', 'advertised', 'syncing_since')
+                 'topics', 'pos', 'refused', 'advertised', 'syncing_since', 'probation_from')
 
     def __init__(self, url: str, role: str, now: float) -> None:
         self.url = url
@@ -32,6 +32,7 @@ class Conn:
         self.refused: set[str] = set()  # topics the tier refused at run time
         self.advertised: set[str] = set()
         self.syncing_since: float | None = None  # make-before-break in progress
+        self.probation_from: float | None = None  # failback hold-down counts from here
 
     def serves(self, tier: TierInfo, topic: str) -> bool:
         """When the tier's scope allows ``topic`` and it has not refused it, True."""
