@@ -64,7 +64,8 @@ def _wait_for_signal() -> None:
 def cmd_tier(settings: Settings, args) -> int:
     from .net.tier_process import run_tier
     settings.tier(args.name)  # an unknown name fails before the graph opens
-    return run_tier(settings, args.name, open_graph(settings, args, args.name), port=args.port)
+    return run_tier(settings, args.name, open_graph(settings, args, args.name), port=args.port,
+                    autostart=args.autostart)
 
 
 def cmd_sim(settings: Settings, args) -> int:
@@ -147,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     tier = sub.add_parser('tier', help='run one tier')
     tier.add_argument('name')
     tier.add_argument('--port', type=int, help='override the configured port (0: any free)')
+    tier.add_argument('--no-autostart', dest='autostart', action='store_false',
+                      help='start unconfigured and wait for the coordinator to configure and '
+                      'activate this tier (as a ROS 2 lifecycle node does)')
     _graph_flags(tier)
     tier.set_defaults(func=cmd_tier)
 

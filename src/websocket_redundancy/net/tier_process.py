@@ -63,23 +63,38 @@ class TierRunner:
         self.service.release()
 
 
-def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None = None) -> int:
-    """Serve ``tier_name`` until SIGINT/SIGTERM; returns the exit code."""
-    runner = TierRunner(settings, tier_name, graph, port=port)
-    try:
-        bound = runner.listen()
-    except Exception as exc:  # CannotListenError and friends: one clear sentence
-        print(f'error: tier {tier_name} cannot listen on {runner.service.tier.host}:'
-              f'{runner.port_wanted}: {exc}', file=sys.stderr)
-        graph.close()
-        return 2
+def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None = None,
+             autostart: bool = True) -> int:
+    """Serve ``tier_name`` until SIGINT/SIGTERM or lifecycle shutdown; the exit code.
+
+    With ``autostart`` the tier configures and activates itself; without, it waits
+    unconfigured for a coordinator (or ``ros2 lifecycle``-style calls) to do it.
+    """
+    from .tier_node import TierNode
+
+    def ready(bound: int) -> None:
+        print(f'READY tier={tier_name} url={node.tier.public_url(bound)} port={bound} '
+              f'pid={os.getpid()}', flush=True)
+
+    node = TierNode(settings, tier_name, graph, default_reactor, port=port, on_ready=ready)
+    exit_code = [0]
+
+    def start() -> None:
+        for transition in ('configure', 'activate'):
+            ok, reason = node.change_state(transition)
+            if not ok:
+                print(f'error: tier {tier_name} could not {transition}: {reason}',
+                      file=sys.stderr, flush=True)
+                exit_code[0] = 2
+                default_reactor.stop()
+                return
 
     def shutdown() -> None:
-        runner.close()
+        node.close()
         graph.close()
 
     default_reactor.addSystemEventTrigger('before', 'shutdown', shutdown)
-    print(f'READY tier={tier_name} url={runner.service.tier.public_url(bound)} port={bound} '
-          f'pid={os.getpid()}', flush=True)
+    if autostart:
+        default_reactor.callWhenRunning(start)
     default_reactor.run()
-    return 0
+    return exit_code[0]
