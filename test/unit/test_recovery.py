@@ -279,3 +279,18 @@ def test_settings_validators(kwargs, problem):
         RecoverySettings(**kwargs)
     assert info.value.problems == [problem]
     assert RecoverySettings().problems() == []
+
+
+def test_restarted_active_tier_still_down_is_asked_again_without_a_strike():
+    """When a restarted tier answers active while its health is still DOWN (the witnesses
+    have not caught up yet), recovery settles and asks again instead of striking."""
+    m = model()
+    assert m.handle(ProcessExited(P, None), now=1.0)[1:] == [Respawn(P)]
+    m.handle(down(1.0), now=1.0)
+    assert m.handle(ProcessStarted(P, 77, 's2'), now=2.0) == [GetState(P)]
+    assert m.handle(GetStateResult(P, 'active'), now=2.01) == []
+    assert m.snapshot(P)['strikes'] == 1  # only the crash itself
+    assert m.handle(HealthChanged(P, DOWN, UP, '3 good observations in a row', 2.1),
+                    now=2.1) == [GetState(P)]
+    assert m.handle(GetStateResult(P, 'active'), now=2.11) == [
+        RecoveryFinished(P, True, 1.11, 'already active', 2.11)]

@@ -330,6 +330,8 @@ class RecoveryModel:
         except LifecycleError as exc:
             return self._fail(name, t, str(exc), now)
         if path == []:
+            if t.health == DOWN and self._in_grace(t, now):
+                return self._wait(t, self.settings.settle, now)  # witnesses catching up
             if t.health == DOWN:
                 return self._fail(name, t, 'lifecycle is active but the tier is DOWN', now)
             return self._succeed(name, t, 'already active', now)
