@@ -4,6 +4,8 @@
     tier NAME             one tier
     sim                   the rover simulator
     replay PATH           a rosbag2 file at recorded pace
+    coordinator           health witnesses, recovery, the status document
+    status                the status document as a table (or --json)
 
 Every command reads the same configuration (``--config``, default: the packaged
 ``config/redundancy.yaml`` defaults) and reports a bad one as a list of sentences.
@@ -115,6 +117,17 @@ def cmd_up(settings: Settings, args) -> int:
     return run_up(settings, args)
 
 
+def cmd_coordinator(settings: Settings, args) -> int:
+    from .net.coordinator_process import run_coordinator
+    return run_coordinator(settings, open_graph(settings, args, 'coordinator'),
+                           autostart=args.autostart)
+
+
+def cmd_status(settings: Settings, args) -> int:
+    from .status_cli import run_status
+    return run_status(settings, urls=args.url or None, as_json=args.json, watch=args.watch)
+
+
 def _graph_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group('graph')
     group.add_argument('--domain', type=int, help='graph domain (default: from config)')
@@ -167,6 +180,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument('--topics', nargs='*', help='only these topics')
     _graph_flags(rep)
     rep.set_defaults(func=cmd_replay)
+
+    coord = sub.add_parser('coordinator', help='watch the tiers and bring failed ones back')
+    coord.add_argument('--no-autostart', dest='autostart', action='store_false',
+                       help='start unconfigured and wait for a change_state call')
+    _graph_flags(coord)
+    coord.set_defaults(func=cmd_coordinator)
+
+    status = sub.add_parser('status', help="print the coordinator's status from a tier")
+    status.add_argument('--url', action='append', metavar='URL',
+                        help='tier to ask, e.g. http://127.0.0.1:8080 (repeatable; default: '
+                        'the configured tiers)')
+    status.add_argument('--json', action='store_true', help='print the JSON document')
+    status.add_argument('--watch', action='store_true', help='refresh every second')
+    status.set_defaults(func=cmd_status)
     return parser
 
 
