@@ -113,8 +113,12 @@ class RawWebSocket:
     """A minimal blocking WebSocket client, to send what real clients never would."""
 
     def __init__(self, port: int, path: str = '/', headers: dict[str, str] | None = None,
-                 timeout: float = 5.0):
-        self.sock = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+                 timeout: float = 5.0, rcvbuf: int | None = None):
+        self.sock = socket.socket()
+        self.sock.settimeout(timeout)
+        if rcvbuf:  # before connecting, so the TCP window stays small
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(('127.0.0.1', port))
         key = base64.b64encode(os.urandom(16)).decode()
         extra = ''.join(f'{k}: {v}\r\n' for k, v in (headers or {}).items())
         self.sock.sendall((f'GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'

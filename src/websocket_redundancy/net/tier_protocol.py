@@ -50,6 +50,10 @@ class TierProtocol(WebSocketServerProtocol):
         if self._refusal:
             self.close_with(1013, self._refusal)
             return
+        # twisted.web's HTTPChannel registered itself before the upgrade handed the
+        # transport over to us; replace it so that pause/resume reach this protocol.
+        if getattr(self.transport, 'producer', None) is not None:
+            self.transport.unregisterProducer()
         self.transport.registerProducer(self, True)
 
     def onMessage(self, payload, isBinary):
