@@ -47,22 +47,36 @@ def test_older_than_buffer_gives_what_is_held_and_a_gap():
     assert gap == Gap(('e', 2), ('e', 8), BUFFER_TOO_SHORT)
 
 
-def test_different_epoch_gives_current_epoch_frames_and_a_gap():
-    """When the client's epoch is not the current one, the gap says the epoch changed."""
-    buf = filled(epoch='old', last=5)
-    for seq in (1, 2, 3):
-        buf.append('new', seq, 1.0, frame('new', seq))
+def test_a_client_whose_epoch_is_unknown_gets_everything_and_an_epoch_gap():
+    """When the client's most recent epoch was never seen here, the gap says so."""
+    buf = filled(epoch='new', last=3)
     frames, gap = buf.since('old', 5, now=1.0)
     assert frames == [frame('new', s) for s in (1, 2, 3)]
     assert gap == Gap(('old', 5), ('new', 1), EPOCH_CHANGED)
 
 
-def test_new_epoch_drops_old_epoch_frames():
-    """When a new epoch starts, the old epoch's frames are no longer replayed."""
-    buf = filled(epoch='old', last=5)
-    buf.append('new', 1, 1.0, frame('new', 1))
-    assert len(buf) == 1
-    assert buf.latest == ('new', 1)
+def test_two_publishers_on_one_topic_are_two_streams():
+    """When the rover and a judge both publish a topic, each stream resumes on its own."""
+    buf = ReplayBuffer(100, 60.0)
+    for seq in range(1, 6):
+        buf.append('rover', seq, 0.1 * seq, frame('rover', seq))
+        if seq in (2, 4):
+            buf.append('judge', seq // 2, 0.1 * seq, frame('judge', seq // 2))
+    assert len(buf) == 7 and buf.latest == ('rover', 5)
+    frames, gap = buf.since('rover', 3, now=1.0, streams={'judge': 1})
+    assert frames == [frame('rover', 4), frame('judge', 2), frame('rover', 5)]
+    assert gap is None
+
+
+def test_a_stream_evicted_past_the_clients_position_is_a_gap():
+    """When one stream's next sample is gone, that stream's gap is reported."""
+    buf = ReplayBuffer(3, 60.0)
+    buf.append('judge', 1, 0.0, frame('judge', 1))
+    for seq in range(1, 4):
+        buf.append('rover', seq, 0.1 * seq, frame('rover', seq))
+    frames, gap = buf.since('rover', 1, now=1.0, streams={'judge': 0})
+    assert frames == [frame('rover', 2), frame('rover', 3)]
+    assert gap == Gap(('judge', 0), None, BUFFER_TOO_SHORT)
 
 
 def test_age_eviction():

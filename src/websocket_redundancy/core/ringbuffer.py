@@ -1,31 +1,37 @@
 """The tier-side replay buffer for one topic: the frames a resuming client may ask for.
 
-A tier keeps the serialised ``publish`` frames of the current source epoch, bounded by
-count and by age, so that a client that failed over from another tier can say "I have
-everything up to (epoch, seq)" and get the rest before the live stream continues.
+A tier keeps the serialised ``publish`` frames of a topic, bounded by count and by
+age, so that a client that failed over from another tier can say "I have everything
+up to (epoch, seq)" and get the rest before the live stream continues.
 
-Semantics of :meth:`ReplayBuffer.since` (``requested`` is the client's last sample):
+A topic may have several publishers at once (``/emergency_stop``: the rover and a
+judge's console), each with its own epoch, so every epoch is its own stream: frames
+are held in arrival order whatever their epoch, and a client's position is one seq
+per epoch it has seen (``streams``), plus the most recent ``(epoch, seq)``.
 
-* same epoch, and ``seq + 1`` is still held: the frames after ``seq``, no gap;
-* same epoch, and the client is at or ahead of the newest sample: nothing, no gap;
-* same epoch, but ``seq + 1`` was evicted: every held frame, gap ``buffer too short``;
-* another epoch (the source restarted): the current epoch's frames, gap
-  ``epoch changed``;
-* nothing ever appended: nothing, no gap (the tier cannot judge yet; the client's
-  delivery filter reports a discontinuity when live frames arrive).
+Semantics of :meth:`ReplayBuffer.since`:
 
-``available`` in a gap is the oldest sample that will be replayed, or ``None`` if the
-buffer holds nothing. Time is an argument; nothing here reads a clock.
+* every held frame the client has not seen is replayed: frames of an epoch it knows
+  after its seq, and frames of epochs it has never seen;
+* a stream whose next sample was already evicted: gap ``buffer too short``;
+* the client's most recent epoch is unknown here (the source restarted, or this tier
+  never received it): gap ``epoch changed``;
+* nothing ever appended: nothing, no gap (the tier cannot judge yet).
+
+``available`` in a gap is the oldest sample that will be replayed for that stream (or
+overall, for ``epoch changed``), or ``None``. Time is an argument; nothing here reads
+a clock.
 """
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 EPOCH_CHANGED = 'epoch changed'
 BUFFER_TOO_SHORT = 'buffer too short'
 OUT_OF_SCOPE = 'out of scope'
+EPOCHS_REMEMBERED = 64
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,9 @@ class Gap:
 
 
 class ReplayBuffer:
-    """Frames of one topic, newest source epoch only, evicted by count and by age.
+    """Frames of one topic from any number of source epochs, evicted by count and age.
 
-    When a frame of a new epoch is appended, the frames of the old epoch are dropped
-    (the source restarted; its old samples cannot be continued). When a frame's seq
-    is not newer than the newest held of the same epoch, it is ignored.
+    A frame whose seq is not newer than the newest held of the same epoch is ignored.
     """
 
     def __init__(self, max_items: int, max_age_s: float) -> None:
@@ -71,15 +75,17 @@ class ReplayBuffer:
             raise ValueError(
                 f'ReplayBuffer max_age_s must be a positive number of seconds, '
                 f'got {max_age_s!r}.')
+        self._max_items = max_items
         self._max_age_s = float(max_age_s)
-        self._items: deque[tuple[int, float, bytes]] = deque(maxlen=max_items)
-        self._epoch: str | None = None
-        self._last_seq = 0
+        self._items: deque[tuple[str, int, float, bytes]] = deque()
+        self._last: OrderedDict[str, int] = OrderedDict()  # epoch -> newest seq appended
+        self._evicted: dict[str, int] = {}  # epoch -> newest seq evicted
+        self._latest: tuple[str, int] | None = None
 
     @property
     def latest(self) -> tuple[str, int] | None:
         """The newest ``(epoch, seq)`` ever appended (even if since evicted), or None."""
-        return None if self._epoch is None else (self._epoch, self._last_seq)
+        return self._latest
 
     def __len__(self) -> int:
         return len(self._items)
@@ -90,35 +96,40 @@ class ReplayBuffer:
         Returns False (and holds nothing) when the sample is not newer than the newest
         one of the same epoch.
         """
-        if epoch != self._epoch:
-            self._items.clear()
-            self._epoch = epoch
-            self._last_seq = 0
-        elif seq <= self._last_seq:
+        if seq <= self._last.get(epoch, 0):
             return False
-        self._items.append((seq, now, frame))
-        self._last_seq = seq
+        self._items.append((epoch, seq, now, frame))
+        self._last[epoch] = seq
+        self._last.move_to_end(epoch)
+        self._latest = (epoch, seq)
         self._evict(now)
+        while len(self._last) > EPOCHS_REMEMBERED:
+            old, _ = self._last.popitem(last=False)
+            self._evicted.pop(old, None)
         return True
 
-    def since(self, epoch: str, seq: int, now: float) -> tuple[list[bytes], Gap | None]:
-        """The frames after sample ``(epoch, seq)`` and the gap, if any, before them."""
+    def since(self, epoch: str, seq: int, now: float,
+              streams: Mapping[str, int] | None = None) -> tuple[list[bytes], Gap | None]:
+        """The frames a client at ``(epoch, seq)`` (and ``streams``) has not seen, and
+        the first gap, if any, before them."""
         self._evict(now)
-        if self._epoch is None:
+        if self._latest is None:
             return [], None
-        held = [frame for _, _, frame in self._items]
-        oldest = (self._epoch, self._items[0][0]) if self._items else None
-        if epoch != self._epoch:
-            return held, Gap((epoch, seq), oldest, EPOCH_CHANGED)
-        if seq >= self._last_seq:
-            return [], None
-        if oldest is not None and oldest[1] <= seq + 1:
-            start = bisect_right(self._items, seq, key=lambda item: item[0])
-            return held[start:], None
-        return held, Gap((epoch, seq), oldest, BUFFER_TOO_SHORT)
+        seen = dict(streams or {})
+        seen[epoch] = max(seq, seen.get(epoch, 0))
+        frames = [f for e, s, _, f in self._items if s > seen.get(e, 0)]
+        if epoch not in self._last:
+            oldest = next(((e, s) for e, s, _, _ in self._items if s > seen.get(e, 0)), None)
+            return frames, Gap((epoch, seq), oldest, EPOCH_CHANGED)
+        for e, s in seen.items():
+            if self._evicted.get(e, 0) > s:
+                first = next(((e, q) for x, q, _, _ in self._items if x == e), None)
+                return frames, Gap((e, s), first, BUFFER_TOO_SHORT)
+        return frames, None
 
     def _evict(self, now: float) -> None:
         horizon = now - self._max_age_s
         items = self._items
-        while items and items[0][1] < horizon:
-            items.popleft()
+        while items and (len(items) > self._max_items or items[0][2] < horizon):
+            epoch, seq, _, _ = items.popleft()
+            self._evicted[epoch] = seq
