@@ -234,3 +234,11 @@ def test_settings_validators(kwargs, problem):
     with pytest.raises(SettingsError) as info:
         HealthSettings(**kwargs)
     assert info.value.problems == [problem]
+
+
+def test_exit_without_a_code_says_so_plainly():
+    """When the exit is seen on the graph (no exit code is known), the reason says
+    'process exited' without a code."""
+    model, _ = up_model()
+    assert model.handle(ProcessExited(P, None), now=1.0) == [
+        HealthChanged(P, UP, DOWN, 'process exited', 1.0)]

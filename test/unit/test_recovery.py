@@ -294,3 +294,9 @@ def test_restarted_active_tier_still_down_is_asked_again_without_a_strike():
                     now=2.1) == [GetState(P)]
     assert m.handle(GetStateResult(P, 'active'), now=2.11) == [
         RecoveryFinished(P, True, 1.11, 'already active', 2.11)]
+
+
+def test_exit_seen_on_the_graph_has_no_code():
+    """When the exit has no code (seen as a vanished heartbeat), the reason omits it."""
+    assert model().handle(ProcessExited(P, None), now=1.0) == [
+        RecoveryStarted(P, 'process exited', 1.0), Respawn(P)]

@@ -239,7 +239,8 @@ class HealthModel:
         """The failing witnesses' reasons, and whether any one of them is fatal alone."""
         reasons, hard = [], False
         if t.exited:
-            reasons.append(f'process exited with code {t.exit_code}')
+            reasons.append('process exited' if t.exit_code is None
+                           else f'process exited with code {t.exit_code}')
             hard = True
         if t.lifecycle is not None and t.lifecycle != 'active':
             reasons.append(f'lifecycle state is {t.lifecycle}')

@@ -226,7 +226,8 @@ class RecoveryModel:
             t.alive, t.started_at = False, None
             if t.phase in (QUERYING, CHANGING) and t.supervised:
                 return self._act(name, t, now)  # drop the call to the dead process
-            return self._incident(name, t, f'process exited with code {event.code}', now)
+            how = '' if event.code is None else f' with code {event.code}'
+            return self._incident(name, t, f'process exited{how}', now)
         if isinstance(event, (ProcessStarted, SessionChanged)):
             if isinstance(event, ProcessStarted):
                 t.alive = True
