@@ -1,0 +1,56 @@
+"""Run the coordinator in this process on the Twisted reactor.
+
+Prints ``READY coordinator pid=<pid>`` on stdout when it is active (the convention
+the tiers use), so ``up`` or a test knows it is watching. With ``autostart=False`` it
+waits unconfigured for a ``change_state`` call, as a ROS 2 lifecycle node does.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from ..core.settings import Settings
+from ..graph.port import Graph
+from .coordinator import Coordinator, CoordinatorSettings
+from .coordinator_node import NODE, CoordinatorNode
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_coordinator(settings: Settings, graph: Graph, autostart: bool = True,
+                    config: CoordinatorSettings | None = None) -> int:
+    """Coordinate until SIGINT/SIGTERM (or a shutdown transition); the exit code."""
+    from twisted.internet import reactor, threads
+
+    announced = []
+
+    def on_active() -> None:
+        if not announced:
+            announced.append(True)
+            _say(f'READY coordinator pid={os.getpid()}')
+
+    def on_finalized() -> None:
+        reactor.callLater(0.05, reactor.stop)
+
+    node = CoordinatorNode(
+        graph, lambda: Coordinator(settings, graph, reactor, config=config, out=_say),
+        run_on_loop=lambda fn: threads.blockingCallFromThread(reactor, fn),
+        on_active=on_active, on_finalized=on_finalized)
+
+    def start() -> None:
+        if autostart and not node.autostart():
+            print('error: the coordinator could not activate; see the log', file=sys.stderr)
+            reactor.stop()
+        elif not autostart:
+            _say(f'coordinator: unconfigured, waiting for {NODE}/change_state')
+
+    def shutdown() -> None:
+        node.close()
+        graph.close()
+
+    reactor.addSystemEventTrigger('before', 'shutdown', shutdown)
+    reactor.callWhenRunning(start)
+    reactor.run()
+    return 0

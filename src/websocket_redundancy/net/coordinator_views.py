@@ -1,0 +1,130 @@
+"""Translations for the coordinator: graph heartbeats in; directory rows, progress lines and
+``/diagnostics`` out. No decisions here; health and recovery live in ``core``."""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..core import health as h
+from ..core import recovery as r
+from ..core.settings import TierSettings
+from ..core.status import TierView
+
+GRAPH_HEARTBEAT = '/websocket_redundancy/heartbeat/'
+DIAGNOSTICS_TOPIC = '/diagnostics'
+DIAGNOSTICS_TYPE = 'diagnostic_msgs/msg/DiagnosticArray'
+OK, WARN, ERROR, STALE = 0, 1, 2, 3
+_LEVELS = {'UP': OK, 'SUSPECT': WARN, 'DOWN': ERROR}
+
+
+@dataclass(frozen=True)
+class Beat:
+    """One graph heartbeat, as much of it as the coordinator uses."""
+
+    tier: str
+    session: str
+    tick: int
+    seq: int
+    state: str
+    pid: int | None
+    raw: dict[str, Any]
+
+
+def parse_heartbeat(tier: str, msg: dict[str, Any]) -> Beat | None:
+    """When a ``std_msgs/String`` heartbeat arrives: its fields, or None if malformed."""
+    try:
+        beat = json.loads(msg.get('data', ''))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if not isinstance(beat, dict) or beat.get('tier', tier) != tier:
+        return None
+    session, tick, seq = beat.get('session'), beat.get('tick'), beat.get('seq', 0)
+    if not isinstance(session, str) or not _is_int(tick) or not _is_int(seq):
+        return None
+    state = beat.get('state')
+    pid = beat.get('pid')
+    return Beat(tier, session, tick, seq, state if isinstance(state, str) else '',
+                pid if _is_int(pid) else None, beat)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def configured_view(tier: TierSettings) -> TierView:
+    """Before a tier's first heartbeat: what the configuration says about it."""
+    return TierView(tier.name, tier.priority, tier.public_url(), tier.capacity,
+                    tuple(tier.subscribe.patterns), tuple(tier.publish.patterns))
+
+
+def view_from_heartbeat(view: TierView, beat: dict[str, Any]) -> TierView:
+    """The directory row updated with what the tier announces about itself."""
+    changes: dict[str, Any] = {}
+    url = beat.get('url')
+    if isinstance(url, str) and url.startswith(('ws://', 'wss://')):
+        changes['url'] = url
+    for key in ('priority', 'capacity', 'clients'):
+        if _is_int(beat.get(key)) and beat[key] >= 0:
+            changes[key] = beat[key]
+    scope = beat.get('scope')
+    if isinstance(scope, dict):
+        for key in ('subscribe', 'publish'):
+            patterns = scope.get(key)
+            if isinstance(patterns, list) and all(isinstance(p, str) for p in patterns):
+                changes[key] = tuple(patterns)
+    return replace(view, **changes)
+
+
+def stamp(wall: float) -> dict[str, int]:
+    nanos = int(round(wall * 1e9))
+    return {'sec': nanos // 1_000_000_000, 'nanosec': nanos % 1_000_000_000}
+
+
+def diagnostics_message(doc: dict[str, Any], wall: float) -> dict[str, Any]:
+    """When the status document is published to rqt/Foxglove: one status per tier."""
+    statuses = []
+    for row in doc['tiers']:
+        failed = row['circuit'] == 'open'
+        level = ERROR if failed else _LEVELS.get(row['health'], STALE)
+        health = 'FAILED' if failed else row['health']
+        latency = row['probe_latency_ms']
+        values = {'health': health, 'lifecycle': row['lifecycle'],
+                  'clients': row['clients'], 'capacity': row['capacity'],
+                  'restarts': row['restarts'],
+                  'probe_latency_ms': '' if latency is None or not math.isfinite(latency)
+                  else f'{latency:.2f}'}
+        statuses.append({
+            'level': level, 'name': f"websocket_redundancy: {row['name']}",
+            'message': f"{health}, lifecycle {row['lifecycle']}",
+            'hardware_id': row['url'],
+            'values': [{'key': k, 'value': str(v)} for k, v in values.items()],
+        })
+    return {'header': {'stamp': stamp(wall), 'frame_id': ''}, 'status': statuses}
+
+
+def state_label(response: dict) -> str | None:
+    label = (response.get('current_state') or {}).get('label')
+    return label if isinstance(label, str) and label else None
+
+
+def progress_line(item: object, follow: Iterable[object] = ()) -> str:
+    if isinstance(item, h.HealthChanged):
+        recovering = any(isinstance(f, r.RecoveryStarted) for f in follow)
+        return (f'coordinator: {item.tier} {item.new} ({item.reason})'
+                + (' -> recovering' if recovering else ''))
+    if isinstance(item, h.SessionChanged):
+        return f'coordinator: {item.tier} restarted (session {item.new})'
+    if isinstance(item, r.RecoveryStarted):
+        return f'coordinator: {item.tier} recovering ({item.reason})'
+    if isinstance(item, r.Respawn):
+        return f'coordinator: {item.tier} process gone -> waiting for its supervisor to restart it'
+    if isinstance(item, r.RecoveryFinished):
+        if item.ok:
+            return f'coordinator: {item.tier} recovered in {item.duration_s:.2f} s'
+        return f'coordinator: {item.tier} recovery failed after {item.duration_s:.2f} s: {item.detail}'
+    if isinstance(item, r.MarkFailed):
+        return f'coordinator: {item.tier} FAILED ({item.reason}); circuit open'
+    return ''
