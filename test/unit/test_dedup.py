@@ -1,13 +1,9 @@
 """The client-side delivery filter: at most once, in order, holes reported."""
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from websocket_redundancy.core.dedup import (
-    EPOCH_CHANGED,
-    HOLE,
-    DeliveryFilter,
-    Discontinuity,
-)
+from websocket_redundancy.core.dedup import HOLE, DeliveryFilter, Discontinuity
 
 
 def offers(f, topic, keys):
@@ -36,14 +32,70 @@ def test_seq_jump_is_delivered_and_reported_as_hole():
     assert f.offer('/a', 'e', 3) == (False, None)
 
 
-def test_new_epoch_is_reported_and_old_epoch_never_returns():
-    """When the source restarts, the new epoch wins and the old one is refused after."""
+def test_second_publisher_interleaves_and_both_streams_are_delivered_once():
+    """When a second publisher's samples (its own epoch) interleave with the first's, both
+    streams are delivered, each without repeats, and a new stream is not a gap."""
+    f = DeliveryFilter()
+    arrivals = [('a', 7), ('b', 1), ('a', 8), ('b', 1), ('a', 8), ('b', 2), ('a', 9),
+                ('a', 7), ('b', 2), ('b', 3)]
+    assert offers(f, '/t', arrivals) == [
+        (True, None), (True, None), (True, None), (False, None), (False, None),
+        (True, None), (True, None), (False, None), (False, None), (True, None)]
+    assert f.position('/t') == ('b', 3)
+    assert f.positions('/t') == {'a': 9, 'b': 3}
+
+
+def test_emergency_stop_from_rover_still_delivered_after_a_judge_published():
+    """When a judge's console publishes /emergency_stop once, the rover's own e-stop
+    samples keep being delivered (the safety bug of treating a new epoch as a restart)."""
+    f = DeliveryFilter()
+    rover = [f.offer('/emergency_stop', 'rover', seq)[0] for seq in (1, 2, 3)]
+    judge = f.offer('/emergency_stop', 'judge', 1)
+    after = [f.offer('/emergency_stop', 'rover', seq) for seq in (4, 5)]
+    assert rover == [True, True, True]
+    assert judge == (True, None)
+    assert after == [(True, None), (True, None)]
+    assert f.positions('/emergency_stop') == {'rover': 5, 'judge': 1}
+
+
+def test_hole_is_reported_within_its_own_stream():
+    """When one stream skips seqs while another is in between, the hole names the
+    stream's own last sample."""
+    f = DeliveryFilter()
+    offers(f, '/t', [('a', 1), ('b', 1)])
+    assert f.offer('/t', 'a', 4) == (True, Discontinuity('/t', HOLE, ('a', 1), ('a', 4)))
+
+
+def test_restarted_source_is_a_new_stream_and_old_samples_still_dedup():
+    """When the source restarts (new epoch), its first sample is delivered silently and a
+    lagging tier's old-epoch samples are still dropped if already delivered."""
     f = DeliveryFilter()
     f.offer('/a', 'old', 7)
-    assert f.offer('/a', 'new', 1) == (
-        True, Discontinuity('/a', EPOCH_CHANGED, ('old', 7), ('new', 1)))
-    assert f.offer('/a', 'old', 8) == (False, None)
+    assert f.offer('/a', 'new', 1) == (True, None)
+    assert f.offer('/a', 'old', 7) == (False, None)
     assert f.offer('/a', 'new', 2) == (True, None)
+
+
+def test_streams_are_bounded_least_recently_used_first():
+    """When more epochs than the bound have been seen, the least recently delivered
+    stream is forgotten (and would count as new if it returned)."""
+    f = DeliveryFilter(max_epochs=2)
+    offers(f, '/t', [('a', 1), ('b', 1), ('a', 2), ('c', 1)])
+    assert f.positions('/t') == {'a': 2, 'c': 1}
+    assert f.offer('/t', 'b', 1) == (True, None)
+    with pytest.raises(ValueError, match='max_epochs'):
+        DeliveryFilter(max_epochs=0)
+
+
+def test_excuse_is_per_stream():
+    """When the tier excuses a jump of one stream, deliveries of another stream do not
+    end the excuse."""
+    f = DeliveryFilter()
+    offers(f, '/t', [('a', 1), ('b', 1)])
+    f.excuse('/t', ('a', 10))
+    assert f.offer('/t', 'b', 2) == (True, None)
+    assert f.offer('/t', 'a', 10) == (True, None)
+    assert f.offer('/t', 'a', 12)[1] == Discontinuity('/t', HOLE, ('a', 10), ('a', 12))
 
 
 def test_topics_are_independent():
@@ -72,12 +124,12 @@ def test_excuse_does_not_cover_a_bigger_jump():
     assert f.offer('/a', 'e', 70)[1] == Discontinuity('/a', HOLE, ('e', 41), ('e', 70))
 
 
-def test_excuse_without_available_covers_next_epoch_change():
+def test_excuse_without_available_covers_next_discontinuity():
     """When the tier had nothing to replay, the next discontinuity is not reported twice."""
     f = DeliveryFilter()
-    f.offer('/a', 'old', 3)
+    f.offer('/a', 'e', 3)
     f.excuse('/a', None)
-    assert f.offer('/a', 'new', 4) == (True, None)
+    assert f.offer('/a', 'e', 9) == (True, None)
 
 
 def test_excuse_ends_with_next_delivery():
@@ -94,7 +146,7 @@ def test_forget_restarts_topic():
     f = DeliveryFilter()
     f.offer('/a', 'e', 9)
     f.forget('/a')
-    assert f.position('/a') is None
+    assert (f.position('/a'), f.positions('/a')) == (None, {})
     assert f.offer('/a', 'e', 3) == (True, None)
 
 

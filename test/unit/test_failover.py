@@ -48,7 +48,8 @@ def sub(topic, resume=None):
     frame = {'op': 'subscribe', 'topic': topic, 'type': TYPES[topic], 'id': f'subscribe:{topic}',
              'throttle_rate': 0, 'queue_length': 0}
     if resume:
-        frame['resume'] = {'epoch': resume[0], 'seq': resume[1]}
+        frame['resume'] = {'epoch': resume[0], 'seq': resume[1],
+                           'streams': {resume[0]: resume[1]}}
     return frame
 
 
@@ -386,15 +387,31 @@ def test_resume_gap_out_of_scope():
     assert m.handle(Frame(S, gap), 0.11) == [Notify('scope_degraded', ScopeChange(ODOM, S))]
 
 
-def test_live_hole_and_epoch_change_are_gaps():
-    """When the live stream skips seqs or the source restarts, a gap is reported."""
+def test_live_hole_is_a_gap_and_a_new_epoch_is_not():
+    """When the live stream skips seqs, a gap is reported; when a sample of another epoch
+    arrives (a second publisher, or the source restarted) it starts its own stream and is
+    delivered without a gap."""
     m = running()
     m.handle(pub(P, ODOM, 1), 0.05)
     assert m.handle(pub(P, ODOM, 4), 0.06) == [
         Notify('gap', GapInfo(ODOM, 'hole', ('e1', 1), ('e1', 4), P)), deliver(P, ODOM, 4)]
-    assert m.handle(pub(P, ODOM, 1, 'e2'), 0.07) == [
-        Notify('gap', GapInfo(ODOM, 'epoch changed', ('e1', 4), ('e2', 1), P)),
-        deliver(P, ODOM, 1, 'e2')]
+    assert m.handle(pub(P, ODOM, 1, 'e2'), 0.07) == [deliver(P, ODOM, 1, 'e2')]
+    assert m.handle(pub(P, ODOM, 5), 0.08) == [deliver(P, ODOM, 5)]
+
+
+def test_resume_names_every_stream_of_the_topic():
+    """When a topic has two publishers and the primary dies, the standby is asked to
+    resume after the most recent sample and after each stream's last sample."""
+    m = running()
+    m.handle(pub(P, ODOM, 7, 'rover'), 0.05)
+    m.handle(pub(P, ODOM, 2, 'judge'), 0.06)
+    m.handle(pub(P, ODOM, 8, 'rover'), 0.07)
+    resume = {'epoch': 'rover', 'seq': 8, 'streams': {'judge': 2, 'rover': 8}}
+    assert m.handle(Closed(P, 1006), 0.1) == [
+        changed(P, S, 'ws://p closed 1006'), Send(S, {**sub(ODOM), 'resume': resume}),
+        Open(T)]
+    assert m.handle(pub(S, ODOM, 8, 'rover'), 0.11) == []
+    assert m.handle(pub(S, ODOM, 3, 'judge'), 0.12) == [deliver(S, ODOM, 3, 'judge')]
 
 
 # ---- hot standby ----------------------------------------------------------------------

@@ -4,27 +4,34 @@ Samples are keyed by ``(epoch, seq)`` as assigned by the source publisher, so th
 sample arriving from two tiers (hot standby, make-before-break failback, a replay that
 overlaps what was already delivered) has the same key and is delivered once.
 
-Per topic:
+A topic may have several publishers at once (``/emergency_stop``: the rover and a
+judge's console), each with its own epoch, so every ``(topic, epoch)`` is an
+independent **stream**. Per stream:
 
-* the first sample is delivered;
-* same epoch: ``seq <= last`` is dropped, ``last + 1`` is delivered, a larger seq is
-  delivered and reported as a ``hole`` (``last + 1 .. seq - 1`` are missing);
-* a new epoch (the source restarted) is delivered and reported as ``epoch changed``;
-  an epoch left behind is never accepted again, so a lagging tier still sending the
-  old epoch cannot interleave it.
+* the first sample is delivered silently (a new stream is not a gap; a restarted
+  source is a new stream too);
+* ``seq <= last`` is dropped, ``last + 1`` is delivered, a larger seq is delivered and
+  reported as a ``hole`` (``last + 1 .. seq - 1`` are missing).
+
+Per topic the filter remembers the last seq of the ``max_epochs`` most recently used
+streams (LRU); a stream evicted from that memory counts as new if it ever returns.
+``position(topic)`` is the most recently delivered ``(epoch, seq)``, ``positions(topic)``
+every remembered stream's last seq.
 
 A discontinuity the tier already reported (``resume_gap``) can be excused so that the
 application hears about it once.
 """
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict
 from dataclasses import dataclass
 
 HOLE = 'hole'
-EPOCH_CHANGED = 'epoch changed'
+EPOCH_CHANGED = 'epoch changed'  # reported by tiers in resume_gap, never by this filter
 
 Position = tuple[str, int]
+
+_ANY = None  # the key of an excuse that covers the next discontinuity of any stream
 
 
 @dataclass(frozen=True)
@@ -38,78 +45,90 @@ class Discontinuity:
 
 
 class _TopicState:
-    __slots__ = ('position', 'retired', 'excused', 'excuse_up_to')
+    __slots__ = ('position', 'streams', 'excuses')
 
-    def __init__(self, retired_kept: int) -> None:
+    def __init__(self) -> None:
         self.position: Position | None = None
-        self.retired: deque[str] = deque(maxlen=retired_kept)
-        self.excused = False
-        self.excuse_up_to: Position | None = None
+        self.streams: OrderedDict[str, int] = OrderedDict()  # epoch -> last seq, LRU last
+        self.excuses: dict[str | None, int | None] = {}  # epoch (or _ANY) -> up to seq
 
 
 class DeliveryFilter:
-    """Decides, per topic, whether a sample is delivered and whether it follows a hole."""
+    """Decides, per ``(topic, epoch)`` stream, whether a sample is delivered and whether
+    it follows a hole."""
 
-    def __init__(self, retired_epochs_kept: int = 16) -> None:
-        if retired_epochs_kept < 1:
+    def __init__(self, max_epochs: int = 32) -> None:
+        if not isinstance(max_epochs, int) or max_epochs < 1:
             raise ValueError(
-                'DeliveryFilter retired_epochs_kept must be at least 1, '
-                f'got {retired_epochs_kept!r}.')
-        self._retired_kept = retired_epochs_kept
+                f'DeliveryFilter max_epochs must be a positive integer, got {max_epochs!r}.')
+        self._max_epochs = max_epochs
         self._topics: dict[str, _TopicState] = {}
 
     def position(self, topic: str) -> Position | None:
-        """The last delivered ``(epoch, seq)`` of ``topic``, or None."""
+        """The most recently delivered ``(epoch, seq)`` of ``topic``, or None."""
         state = self._topics.get(topic)
         return None if state is None else state.position
+
+    def positions(self, topic: str) -> dict[str, int]:
+        """Every remembered stream of ``topic``: epoch -> last delivered seq."""
+        state = self._topics.get(topic)
+        return {} if state is None else dict(state.streams)
 
     def offer(self, topic: str, epoch: str, seq: int) -> tuple[bool, Discontinuity | None]:
         """When a sample arrives, say whether to deliver it and what was skipped before it.
 
-        A delivered sample becomes the topic's position.
+        A delivered sample becomes its stream's last seq and the topic's position.
         """
-        state = self._topics.get(topic)
-        if state is None:
-            state = self._topics[topic] = _TopicState(self._retired_kept)
-        last = state.position
-        if last is None:
-            state.position = (epoch, seq)
-            state.excused = False
-            return True, None
-        if epoch == last[0]:
-            if seq <= last[1]:
-                return False, None
-            reason = None if seq == last[1] + 1 else HOLE
-        elif epoch in state.retired:
+        state = self._state(topic)
+        last = state.streams.get(epoch)
+        if last is not None and seq <= last:
             return False, None
-        else:
-            state.retired.append(last[0])
-            reason = EPOCH_CHANGED
+        reason = None if last is None or seq == last + 1 else HOLE
+        state.streams[epoch] = seq
+        state.streams.move_to_end(epoch)
+        while len(state.streams) > self._max_epochs:
+            state.streams.popitem(last=False)
         state.position = (epoch, seq)
-        if reason is not None and self._is_excused(state, epoch, seq):
+        if self._use_excuse(state, epoch, seq):
             reason = None
-        state.excused = False
-        return True, None if reason is None else Discontinuity(topic, reason, last, (epoch, seq))
+        if reason is None:
+            return True, None
+        return True, Discontinuity(topic, reason, (epoch, last), (epoch, seq))
 
     def excuse(self, topic: str, up_to: Position | None) -> None:
         """When the tier already reported a gap, don't report the jump it explains.
 
-        The next discontinuity of ``topic`` that lands at or before ``up_to`` (any, if
-        ``up_to`` is None) is delivered silently; the excuse ends with the next delivery.
+        The next discontinuity of stream ``up_to[0]`` that lands at or before ``up_to``
+        is delivered silently; the excuse ends with that stream's next delivery. With
+        ``up_to`` None it covers the next discontinuity of any stream of the topic and
+        ends with the topic's next delivery.
         """
-        state = self._topics.get(topic)
-        if state is None:
-            state = self._topics[topic] = _TopicState(self._retired_kept)
-        state.excused = True
-        state.excuse_up_to = up_to
+        state = self._state(topic)
+        if up_to is None:
+            state.excuses[_ANY] = None
+        else:
+            state.excuses[up_to[0]] = up_to[1]
+        while len(state.excuses) > self._max_epochs:
+            del state.excuses[next(iter(state.excuses))]
 
     def forget(self, topic: str) -> None:
         """When the application unsubscribes, the topic starts afresh next time."""
         self._topics.pop(topic, None)
 
+    def _state(self, topic: str) -> _TopicState:
+        state = self._topics.get(topic)
+        if state is None:
+            state = self._topics[topic] = _TopicState()
+        return state
+
     @staticmethod
-    def _is_excused(state: _TopicState, epoch: str, seq: int) -> bool:
-        if not state.excused:
-            return False
-        up_to = state.excuse_up_to
-        return up_to is None or (epoch == up_to[0] and seq <= up_to[1])
+    def _use_excuse(state: _TopicState, epoch: str, seq: int) -> bool:
+        """Consume the excuses a delivery of ``(epoch, seq)`` ends; True if one covers it."""
+        covered = False
+        if epoch in state.excuses:
+            up_to = state.excuses.pop(epoch)
+            covered = up_to is not None and seq <= up_to
+        if _ANY in state.excuses:
+            del state.excuses[_ANY]
+            covered = True
+        return covered

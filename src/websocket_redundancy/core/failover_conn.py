@@ -12,6 +12,7 @@ from .failover_types import Position, Subscribe
 from .ranking import TierInfo
 
 PENDING, ACTIVE, STANDBY, CANDIDATE = 'pending', 'active', 'standby', 'candidate'
+MAX_STREAMS = 32  # streams (epochs) remembered per topic and connection
 
 
 class Conn:
@@ -28,7 +29,7 @@ class Conn:
         self.opened_at: float | None = None
         self.last_seen = now
         self.topics: set[str] = set()  # app topics subscribed on this connection
-        self.pos: dict[str, Position] = {}  # newest (epoch, seq) seen here, per topic
+        self.pos: dict[str, dict[str, int]] = {}  # per topic: epoch -> newest seq seen here
         self.refused: set[str] = set()  # topics the tier refused at run time
         self.advertised: set[str] = set()
         self.syncing_since: float | None = None  # make-before-break in progress
@@ -43,23 +44,38 @@ class Conn:
         delivered, True."""
         for topic in self.topics:
             done = delivered.get(topic)
-            seen = self.pos.get(topic)
             if done is None:
                 continue
-            if seen is None or seen[0] != done[0] or seen[1] < done[1]:
+            seen = self.pos.get(topic, {}).get(done[0])
+            if seen is None or seen < done[1]:
                 return False
         return True
+
+    def saw(self, topic: str, epoch: str, seq: int) -> None:
+        """When a sample of ``topic`` arrives here, remember it (the newest per stream)."""
+        streams = self.pos.setdefault(topic, {})
+        if seq > streams.get(epoch, seq - 1):
+            streams.pop(epoch, None)
+            streams[epoch] = seq
+            while len(streams) > MAX_STREAMS:
+                del streams[next(iter(streams))]
 
 
 def sub_id(topic: str) -> str:
     return f'subscribe:{topic}'
 
 
-def subscribe_frame(sub: Subscribe, resume: Position | None) -> dict[str, Any]:
+def subscribe_frame(sub: Subscribe, resume: Position | None,
+                    streams: dict[str, int] | None = None) -> dict[str, Any]:
+    """A ``subscribe``; with ``resume`` (the most recently delivered sample) it asks for
+    the frames after it, and after each of ``streams`` (epoch -> last seq, every stream
+    of the topic, the most recent one included)."""
     frame = {'op': 'subscribe', 'topic': sub.topic, 'type': sub.type, 'id': sub_id(sub.topic),
              'throttle_rate': sub.throttle_rate, 'queue_length': sub.queue_length}
     if resume is not None:
-        frame['resume'] = {'epoch': resume[0], 'seq': resume[1]}
+        all_streams = dict(streams or {})
+        all_streams[resume[0]] = resume[1]
+        frame['resume'] = {'epoch': resume[0], 'seq': resume[1], 'streams': all_streams}
     return frame
 
 

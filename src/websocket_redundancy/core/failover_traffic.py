@@ -107,7 +107,7 @@ class Traffic:
             if conn.role != ACTIVE:
                 return []  # without (epoch, seq) only the active tier can be trusted
             return [t.Deliver(topic, data.get('msg'), label, None, None)]
-        conn.pos[topic] = (epoch, seq)
+        conn.saw(topic, epoch, seq)
         ok, hole = self.filter.offer(topic, epoch, seq)
         out = []
         if hole is not None:
@@ -143,17 +143,17 @@ class Traffic:
 
     def subscribe_all(self, conn: Conn) -> list:
         """Subscribe ``conn`` to every app topic it serves and does not carry yet, each
-        with ``resume`` from the last delivered sample."""
+        with ``resume`` from the last delivered sample of each of the topic's streams."""
         tier = self._tier_of(conn)
         return [self.subscribe_one(conn, sub) for topic, sub in self.subs.items()
                 if topic not in conn.topics and conn.serves(tier, topic)]
 
     def subscribe_one(self, conn: Conn, sub: t.Subscribe) -> t.Send:
         resume = self.filter.position(sub.topic)
+        streams = self.filter.positions(sub.topic)
         conn.topics.add(sub.topic)
-        if resume is not None:
-            conn.pos[sub.topic] = resume
-        return t.Send(conn.url, subscribe_frame(sub, resume))
+        conn.pos[sub.topic] = dict(streams)
+        return t.Send(conn.url, subscribe_frame(sub, resume, streams))
 
     def drop_app_topics(self, conn: Conn) -> list:
         out = [t.Send(conn.url, unsubscribe_frame(topic)) for topic in sorted(conn.topics)]
