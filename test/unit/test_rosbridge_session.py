@@ -44,6 +44,9 @@ def test_when_a_subscribe_carries_resume_it_is_passed_on():
     s = session()
     assert send(s, {'op': 'subscribe', 'topic': '/odom', 'resume': {'epoch': 'e1', 'seq': 41}}) \
         == [Subscribe('/odom', None, ('e1', 41))]
+    assert send(s, {'op': 'subscribe', 'topic': '/odom', 'resume': {
+        'epoch': 'e1', 'seq': 42, 'streams': {'e1': 42, 'judge': 3}}}) \
+        == [Subscribe('/odom', None, ('e1', 42), (('e1', 42), ('judge', 3)))]
 
 
 def test_when_a_topic_is_outside_the_scope_the_subscribe_is_refused():
@@ -110,6 +113,8 @@ def test_call_service_in_scope_and_out_of_scope():
     ({'op': 'subscribe', 'topic': '/odom', 'type': 'not a type'}, 'bad_field'),
     ({'op': 'subscribe', 'topic': '/odom', 'throttle_rate': 'fast'}, 'bad_field'),
     ({'op': 'subscribe', 'topic': '/odom', 'resume': {'epoch': 1}}, 'bad_field'),
+    ({'op': 'subscribe', 'topic': '/odom', 'resume': {'epoch': 'e', 'seq': 1,
+                                                      'streams': {'x': 'y'}}}, 'bad_field'),
     ({'op': 'publish', 'topic': '/cmd_vel', 'msg': 'go'}, 'bad_field'),
     ({'op': 'subscribe', 'topic': '/odom', 'id': ['x']}, 'bad_field'),
     ({'op': 'set_level', 'level': 'loud'}, 'bad_field'),

@@ -10,10 +10,18 @@ from websocket_redundancy.graph.memory import MemoryGraph
 from websocket_redundancy.net.tier_node import TierNode
 
 
+class Reactor(MemoryReactorClock):
+    """A memory reactor whose thread crossings run at once (MemoryGraph delivers on
+    the caller's thread)."""
+
+    def callFromThread(self, f, *args, **kwargs):
+        f(*args, **kwargs)
+
+
 @pytest.fixture
 def node_world():
     graph = MemoryGraph()
-    reactor = MemoryReactorClock()
+    reactor = Reactor()
     events, beats = [], []
     graph.subscribe('/primary/transition_event', lambda s: events.append(s.msg))
     graph.subscribe('/websocket_redundancy/heartbeat/primary',

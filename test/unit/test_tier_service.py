@@ -174,3 +174,45 @@ def test_bad_input_is_counted_and_the_client_keeps_working(world):
     graph.advertise('/odom', 'nav_msgs/msg/Odometry').publish({})
     assert len(client.frames()) == 1
     assert tier.health()['refused'] == {'malformed': 1, 'binary': 1, 'unknown_op': 1}
+
+
+def test_an_active_tier_buffers_in_scope_topics_without_clients(world):
+    graph, tiers, _ = world
+    odom = graph.advertise('/odom', 'nav_msgs/msg/Odometry')
+    fix = graph.advertise('/gps/fix', 'sensor_msgs/msg/NavSatFix')
+    for tier in tiers.values():
+        tier.track_topics()
+    odom.publish({})
+    fix.publish({})
+    assert sorted(tiers['primary'].buffers) == ['/gps/fix', '/odom']
+    assert sorted(tiers['emergency'].buffers) == ['/gps/fix']
+
+
+def test_a_resuming_client_gets_what_it_missed_then_live(world):
+    graph, tiers, _ = world
+    tier = tiers['primary']
+    pub = graph.advertise('/imu/data', 'sensor_msgs/msg/Imu')
+    tier.track_topics()
+    for _ in range(5):
+        pub.publish({})
+    client = connect(tier, 'moved-here')
+    send(tier, client, {'op': 'subscribe', 'topic': '/imu/data',
+                        'resume': {'epoch': pub.epoch, 'seq': 2}})
+    pub.publish({})
+    assert [f['seq'] for f in client.frames()] == [3, 4, 5, 6]
+    assert client.control == []
+
+
+def test_a_resume_from_an_unknown_epoch_is_reported_as_a_gap(world):
+    graph, tiers, _ = world
+    tier = tiers['primary']
+    pub = graph.advertise('/imu/data', 'sensor_msgs/msg/Imu')
+    tier.track_topics()
+    pub.publish({})
+    client = connect(tier, 'c')
+    send(tier, client, {'op': 'subscribe', 'topic': '/imu/data',
+                        'resume': {'epoch': 'a-restarted-source', 'seq': 99}})
+    [gap] = client.control
+    assert gap['op'] == 'resume_gap' and gap['reason'] == 'epoch changed'
+    assert gap['available'] == {'epoch': pub.epoch, 'seq': 1}
+    assert [f['seq'] for f in client.frames()] == [1]

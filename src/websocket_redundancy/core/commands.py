@@ -15,7 +15,8 @@ class Reply:
 class Subscribe:
     topic: str
     type_name: str | None
-    resume: tuple[str, int] | None = None
+    resume: tuple[str, int] | None = None  # the client's most recent (epoch, seq)
+    streams: tuple[tuple[str, int], ...] = ()  # its last seq of every epoch it has seen
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,8 @@ class Session:
         resume = _resume(frame.get('resume'))
         if resume == ():
             return self._refuse('bad_field', "subscribe: 'resume' must be {\"epoch\": str, "
-                                '"seq": int}', 'subscribe', frame.get('id'))
+                                '"seq": int, "streams": {epoch: seq}}', 'subscribe',
+                                frame.get('id'))
         subs = self.subscriptions.get(topic)
         if subs is None and len(self.subscriptions) >= self.limits.max_subscriptions:
             return self._refuse('limit', f'subscribe: more than {self.limits.max_subscriptions} '
@@ -180,7 +181,9 @@ class Session:
         subs = self.subscriptions.setdefault(topic, {})
         subs[str(frame.get('id', ''))] = _Sub(max(0.0, (throttle or 0) / 1000.0), max(0, queue or 0))
         if first or resume:
-            return [Subscribe(topic, type_name, resume or None)]
+            if resume:
+                return [Subscribe(topic, type_name, resume[0], resume[1])]
+            return [Subscribe(topic, type_name)]
         return []
 
     def _op_unsubscribe(self, frame, now):
@@ -319,13 +322,22 @@ class Session:
         return commands
 
 
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _resume(value: Any):
+    """None (no resume), ((epoch, seq), streams), or () when malformed."""
     if value is None:
         return None
-    if (isinstance(value, dict) and isinstance(value.get('epoch'), str)
-            and isinstance(value.get('seq'), int) and not isinstance(value.get('seq'), bool)):
-        return (value['epoch'], value['seq'])
-    return ()
+    if not (isinstance(value, dict) and isinstance(value.get('epoch'), str)
+            and _is_seq(value.get('seq'))):
+        return ()
+    streams = value.get('streams') or {}
+    if not isinstance(streams, dict) or len(streams) > 64 or not all(
+            isinstance(e, str) and _is_seq(s) for e, s in streams.items()):
+        return ()
+    return (value['epoch'], value['seq']), tuple(sorted(streams.items()))
 
 
 def _short(value: Any) -> str:

@@ -19,6 +19,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory
 
 from ..core import commands as cmd
 from ..core.fanout import Hub
+from ..core.ringbuffer import ReplayBuffer
 from ..core.rosbridge import Session, role_for_token
 from ..core.settings import HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
@@ -55,8 +56,11 @@ class TierService:
         self.clients: dict[TierProtocol, Session] = {}
         self.refused: Counter[str] = Counter()
         self.delivered = 0
+        self.replayed = 0
         self.dropped = 0
         self._graph_subs: dict[str, Any] = {}
+        self._tracked: set[str] = set()  # topics kept subscribed (and buffered) while active
+        self.buffers: dict[str, ReplayBuffer] = {}
         self._publishers: dict[str, Any] = {}
         self._publisher_users: dict[str, set[TierProtocol]] = {}
         self._heartbeat_seq = 0
@@ -110,11 +114,30 @@ class TierService:
         proto.close_with(command.code, command.reason)
 
     def _do_Subscribe(self, proto, command: cmd.Subscribe) -> None:
+        self.hub.add(command.topic, proto)
         if command.topic == HEARTBEAT_TOPIC:
-            self.hub.add(command.topic, proto)
             return
-        if self.hub.add(command.topic, proto):
+        if command.topic not in self._graph_subs:
             self._graph_subscribe(command.topic, command.type_name)
+        if command.resume is not None:
+            self._replay(proto, command)
+
+    def _replay(self, proto, command: cmd.Subscribe) -> None:
+        """Send what a resuming client missed, after the gap notice if there is one.
+
+        A tier with no buffer for the topic cannot judge and replays nothing; the
+        client's delivery filter still reports any hole once live samples arrive.
+        """
+        buffer = self.buffers.get(command.topic)
+        if buffer is None:
+            return
+        epoch, seq = command.resume
+        frames, gap = buffer.since(epoch, seq, self.clock(), dict(command.streams))
+        if gap is not None:
+            proto.send_control(self.hub.encode(gap.to_wire(command.topic, None)))
+        for frame in frames:
+            proto.send_data(self.factory.prepareMessage(frame))
+        self.replayed += len(frames)
 
     def _graph_subscribe(self, topic: str, type_name: str | None) -> None:
         def on_sample(sample: Sample) -> None:
@@ -124,8 +147,18 @@ class TierService:
         except GraphError as exc:
             log.warning('%s: cannot subscribe %s on the graph: %s', self.tier.name, topic, exc)
 
+    def track_topics(self) -> None:
+        """Keep every graph topic in this tier's scope subscribed and buffered, so a
+        client failing over to this tier can resume without loss."""
+        for topic, info in self.graph.topics().items():
+            if (topic not in self._tracked and self.tier.subscribe.allows(topic)
+                    and not topic.startswith('/websocket_redundancy/')):
+                self._tracked.add(topic)
+                if topic not in self._graph_subs:
+                    self._graph_subscribe(topic, info.type_name)
+
     def _do_Unsubscribe(self, proto, command: cmd.Unsubscribe) -> None:
-        if self.hub.remove(command.topic, proto):
+        if self.hub.remove(command.topic, proto) and command.topic not in self._tracked:
             handle = self._graph_subs.pop(command.topic, None)
             if handle is not None:
                 handle.close()
@@ -192,12 +225,19 @@ class TierService:
 
     # ---- outgoing -----------------------------------------------------------------
     def on_sample(self, sample: Sample) -> None:
-        """A graph sample, now on the reactor thread: encode once, send to each taker."""
+        """A graph sample, now on the reactor thread: encode once, buffer it for
+        resuming clients, send it to each taker."""
         keys = self.hub.subscribers(sample.topic)
-        if not keys:
+        if not keys and sample.topic not in self._tracked:
             return
         frame = self.hub.publish_frame(sample.topic, sample.msg, sample.epoch, sample.seq)
-        self._fan_out(sample.topic, frame, keys)
+        buffer = self.buffers.get(sample.topic)
+        if buffer is None:
+            buffer = self.buffers[sample.topic] = ReplayBuffer(self.limits.replay_items,
+                                                               self.limits.replay_age_s)
+        buffer.append(sample.epoch, sample.seq, self.clock(), frame)
+        if keys:
+            self._fan_out(sample.topic, frame, keys)
 
     def _fan_out(self, topic: str, frame: bytes, keys) -> None:
         prepared = self.factory.prepareMessage(frame)
@@ -229,7 +269,8 @@ class TierService:
             'priority': self.tier.priority,
             'scope': {'subscribe': list(self.tier.subscribe.patterns),
                       'publish': list(self.tier.publish.patterns)},
-            'topics': self.hub.topics(), 'delivered': self.delivered,
+            'topics': self.hub.topics(), 'buffered_topics': len(self.buffers),
+            'delivered': self.delivered, 'replayed': self.replayed,
             'dropped': self.dropped + sum(p.queue.dropped for p in self.clients),
             'refused': dict(self.refused), 'errors': sum(self.refused.values()),
         }
@@ -245,3 +286,5 @@ class TierService:
             publisher.close()
         self._graph_subs.clear()
         self._publishers.clear()
+        self._tracked.clear()
+        self.buffers.clear()

@@ -20,6 +20,7 @@ from .http import TierRoot
 from .tier import TierService
 
 log = logging.getLogger(__name__)
+TRACK_INTERVAL_S = 0.5  # how often an active tier looks for new in-scope topics
 
 
 class TierRunner:
@@ -36,6 +37,8 @@ class TierRunner:
         self._listening = None
         self._beat = LoopingCall(self.service.beat)
         self._beat.clock = self.reactor
+        self._track = LoopingCall(self.service.track_topics)
+        self._track.clock = self.reactor
 
     def listen(self) -> int:
         tier = self.service.tier
@@ -46,13 +49,16 @@ class TierRunner:
         self.service.state = 'active'
         if not self._beat.running:
             self._beat.start(1.0 / self.service.limits.heartbeat_hz, now=False)
+        if not self._track.running:
+            self._track.start(TRACK_INTERVAL_S, now=True)
         return self.service.port
 
     def stop_listening(self, code: int = 1001, reason: str = 'tier going away'):
         self.service.state = 'inactive'
         self.service.close_clients(code, reason)
-        if self._beat.running:
-            self._beat.stop()
+        for loop in (self._beat, self._track):
+            if loop.running:
+                loop.stop()
         if self._listening is not None:
             listening, self._listening = self._listening, None
             return listening.stopListening()
