@@ -1,0 +1,1 @@
+"""Static files every tier serves: the dashboard and the browser failover client."""
