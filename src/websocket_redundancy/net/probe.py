@@ -26,6 +26,7 @@ from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.ssl import optionsForClientTLS
 
 from ..core.settings import HEARTBEAT_TOPIC
+from .tier import PROBE_HEADER
 
 log = logging.getLogger(__name__)
 SUBSCRIBE = json.dumps({'op': 'subscribe', 'id': 'coordinator-probe', 'topic': HEARTBEAT_TOPIC,
@@ -105,7 +106,7 @@ class WebSocketProbe:
                  wall: Callable[[], float] = time.time) -> None:
         self.url = url
         self.state = ProbeState(wall)
-        factory = WebSocketClientFactory(url)
+        factory = WebSocketClientFactory(url, headers={PROBE_HEADER: '1'})
         factory.protocol = ProbeProtocol
         factory.state = self.state
         factory.url = url

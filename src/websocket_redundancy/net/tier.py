@@ -27,6 +27,8 @@ from .heartbeat import heartbeat_message
 from .tier_protocol import TierProtocol
 
 log = logging.getLogger(__name__)
+MAX_PROBES = 4
+PROBE_HEADER = 'x-websocket-redundancy-probe'
 
 
 def _fast_encoder() -> Callable[[Any], bytes]:
@@ -54,6 +56,7 @@ class TierService:
         self.state = 'active'
         self.hub = Hub(_fast_encoder())
         self.clients: dict[TierProtocol, Session] = {}
+        self.probes: set[TierProtocol] = set()
         self.refused: Counter[str] = Counter()
         self.delivered = 0
         self.replayed = 0
@@ -76,9 +79,15 @@ class TierService:
         )
 
     # ---- clients ------------------------------------------------------------------
-    def admit(self, proto: TierProtocol, token: str | None) -> str:
-        """'' when the client may stay, else why not (the shell closes with 1013)."""
-        if len(self.clients) >= self.tier.capacity:
+    def admit(self, proto: TierProtocol, token: str | None, probe: bool = False) -> str:
+        """'' when the client may stay, else why not (the shell closes with 1013).
+
+        Health probes (the coordinator's) have a few slots of their own, so a full tier
+        can still be watched and the probe is not counted as a client.
+        """
+        if probe and len(self.probes) < MAX_PROBES:
+            self.probes.add(proto)
+        elif len(self.clients) - len(self.probes) >= self.tier.capacity:
             self.refused['capacity'] += 1
             return f'the {self.tier.name} tier is full ({self.tier.capacity} clients)'
         role = role_for_token(token, self.settings.roles)
@@ -89,6 +98,7 @@ class TierService:
         return ''
 
     def drop(self, proto: TierProtocol) -> None:
+        self.probes.discard(proto)
         session = self.clients.pop(proto, None)
         if session is not None:
             self.execute(proto, session.closed())
@@ -263,7 +273,8 @@ class TierService:
     def health(self) -> dict[str, Any]:
         return {
             'tier': self.tier.name, 'state': self.state, 'pid': os.getpid(),
-            'clients': len(self.clients), 'capacity': self.tier.capacity,
+            'clients': len(self.clients) - len(self.probes), 'probes': len(self.probes),
+            'capacity': self.tier.capacity,
             'session': self.session_id, 'uptime_s': round(self.clock() - self.started, 3),
             'port': self.port, 'url': self.tier.public_url(self.port),
             'priority': self.tier.priority,

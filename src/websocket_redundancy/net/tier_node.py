@@ -110,8 +110,7 @@ class TierNode:
 
     def _on_configure(self) -> str:
         self.runner = TierRunner(self.settings, self.tier.name, self.graph, self.reactor,
-                                 port=self.port_wanted)
-        self.runner.status_source = lambda: self.status_doc
+                                 port=self.port_wanted, status_source=lambda: self.status_doc)
         self.runner.service.state = 'inactive'
         return ''
 
@@ -186,7 +185,7 @@ class TierNode:
             'state': self.machine.state.label,
             'url': self.tier.public_url(port or self.tier.port), 'port': port,
             'priority': self.tier.priority,
-            'clients': len(service.clients) if service is not None else 0,
+            'clients': len(service.clients) - len(service.probes) if service is not None else 0,
             'capacity': self.tier.capacity,
             'scope': {'subscribe': list(self.tier.subscribe.patterns),
                       'publish': list(self.tier.publish.patterns)},

@@ -27,12 +27,11 @@ class TierRunner:
     """Listening and the heartbeat loop of one ``TierService``."""
 
     def __init__(self, settings: Settings, tier_name: str, graph: Graph, reactor=None,
-                 port: int | None = None):
+                 port: int | None = None, status_source=None):
         self.reactor = reactor or default_reactor
         self.service = TierService(settings, tier_name, graph, self.reactor)
         self.port_wanted = self.service.tier.port if port is None else port
-        self.status_doc = None
-        self.site = Site(TierRoot(self.service, lambda: self.status_doc))
+        self.site = Site(TierRoot(self.service, status_source or (lambda: None)))
         self.site.noisy = False
         self._listening = None
         self._beat = LoopingCall(self.service.beat)

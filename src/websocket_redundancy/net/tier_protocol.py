@@ -34,6 +34,7 @@ class TierProtocol(WebSocketServerProtocol):
     def onConnect(self, request):
         self.peer = request.peer
         self._token = token_from_request(request.headers, request.params)
+        self._probe = request.headers.get('x-websocket-redundancy-probe') == '1'
         self._refusal = ''
         self._paused = False
         service = self.factory.service
@@ -46,7 +47,7 @@ class TierProtocol(WebSocketServerProtocol):
         if service.state != 'active':
             self.close_with(1001, f'the {service.tier.name} tier is {service.state}')
             return
-        self._refusal = service.admit(self, self._token)
+        self._refusal = service.admit(self, self._token, probe=self._probe)
         if self._refusal:
             self.close_with(1013, self._refusal)
             return
