@@ -6,6 +6,7 @@
     replay PATH           a rosbag2 file at recorded pace
     coordinator           health witnesses, recovery, the status document
     status                the status document as a table (or --json)
+    echo TOPIC            print a topic through the failover client
 
 Every command reads the same configuration (``--config``, default: the packaged
 ``config/redundancy.yaml`` defaults) and reports a bad one as a list of sentences.
@@ -128,6 +129,12 @@ def cmd_status(settings: Settings, args) -> int:
     return run_status(settings, urls=args.url or None, as_json=args.json, watch=args.watch)
 
 
+def cmd_echo(settings: Settings, args) -> int:
+    from .echo_cli import run_echo
+    return run_echo(settings, args.topic, args.type, urls=args.url or None, jsonl=args.jsonl,
+                    count=args.count, token=args.token)
+
+
 def _graph_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group('graph')
     group.add_argument('--domain', type=int, help='graph domain (default: from config)')
@@ -151,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument('--no-sim', action='store_true', help='start no data source (a real rover '
                     'or another replay publishes into the graph)')
     up.add_argument('--tiers', help='comma-separated tiers to run (default: all)')
+    up.add_argument('--no-coordinator', action='store_true',
+                    help='run no coordinator; tiers configure and activate themselves')
     up.add_argument('--base-port', type=int,
                     help='put the tiers on BASE, BASE+1, ... in priority order')
     up.add_argument('--domain', type=int)
@@ -194,6 +203,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument('--json', action='store_true', help='print the JSON document')
     status.add_argument('--watch', action='store_true', help='refresh every second')
     status.set_defaults(func=cmd_status)
+
+    echo = sub.add_parser('echo', help='print a topic through the failover client')
+    echo.add_argument('topic')
+    echo.add_argument('--type', default='', help='message type, e.g. sensor_msgs/msg/Imu')
+    echo.add_argument('--url', action='append', metavar='URL',
+                      help='tier to use, most preferred first (repeatable; default: the '
+                      'configured tiers in priority order)')
+    echo.add_argument('--jsonl', action='store_true',
+                      help='one JSON object per line: {"tier", "epoch", "seq", "msg"}')
+    echo.add_argument('--count', type=int, help='exit after this many messages')
+    echo.add_argument('--token', help='sent as Authorization: Bearer TOKEN')
+    echo.set_defaults(func=cmd_echo)
     return parser
 
 
