@@ -7,8 +7,16 @@ import time
 import pytest
 import yaml
 
-from .harness import (Process, RawWebSocket, child_env, cli, close_code, free_port_block,
-                      http_json, wait_for)
+from .harness import (
+    Process,
+    RawWebSocket,
+    child_env,
+    cli,
+    close_code,
+    free_port_block,
+    http_json,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 

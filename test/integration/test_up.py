@@ -11,27 +11,8 @@ import time
 import pytest
 import roslibpy
 
-from .harness import (Process, RawWebSocket, child_env, cli, close_code, free_port_block,
-                      http_json, wait_for)
-
-TOKEN = 'integration-team-token'
-TIERS = ('primary', 'secondary', 'tertiary', 'emergency')
-
-
-@pytest.fixture(scope='module')
-def system():
-    base = free_port_block(4)
-    graph = free_port_block(6)
-    up = Process(cli('up', '--base-port', str(base), '--graph-base-port', str(graph),
-                     '--domain', str(graph % 200)),
-                 child_env(WR_TOKEN_TEAM=TOKEN))
-    try:
-        up.wait_line('tiers ready', timeout=60)
-        yield {name: base + i for i, name in enumerate(TIERS)} | {'up': up}
-    finally:
-        code = up.stop()
-        assert 'websocket-redundancy: stopped' in '\n'.join(up.lines), up.lines[-20:]
-        assert code == 0, f'up exited with {code}'
+from .conftest import TIERS, TOKEN
+from .harness import RawWebSocket, close_code, http_json, wait_for
 
 
 class Client:

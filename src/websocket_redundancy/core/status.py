@@ -7,6 +7,7 @@ times; ``build_status`` turns them into wall times with the two clocks passed in
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -142,6 +143,12 @@ def _cell(key: str, row: Mapping[str, Any]) -> str:
     return str(value)
 
 
+def _clock_time(wall_s: float) -> str:
+    """Wall time as local HH:MM:SS.mmm (events are minutes apart, not days)."""
+    whole = time.localtime(wall_s)
+    return time.strftime('%H:%M:%S', whole) + f'.{int((wall_s % 1) * 1000):03d}'
+
+
 def render_table(doc: Mapping[str, Any], events: int = 5) -> str:
     """When a person runs ``websocket-redundancy status``: one aligned row per tier."""
     c = doc['coordinator']
@@ -160,6 +167,6 @@ def render_table(doc: Mapping[str, Any], events: int = 5) -> str:
         lines.append('recent events:')
         for e in recent:
             took = '' if e['duration_s'] is None else f" ({e['duration_s']:.3f} s)"
-            lines.append(f"  {e['at']:.3f}  {e['tier']:<10} {e['kind']:<16} "
+            lines.append(f"  {_clock_time(e['at'])}  {e['tier']:<10} {e['kind']:<16} "
                          f"{e['detail']}{took}")
     return '\n'.join(lines) + '\n'

@@ -1,4 +1,5 @@
-"""``websocket-redundancy up``: the data source and every tier, supervised.
+"""``websocket-redundancy up``: the data source, the coordinator and every tier,
+supervised.
 
 Each piece is its own process on one embedded graph: process ``i`` listens on graph
 endpoint ``base_port + i`` on 127.0.0.1 and dials all the others, so no process is a
@@ -32,9 +33,15 @@ def plan_children(settings: Settings, args, env: dict[str, str]) -> list[ChildSp
         pieces.append(('replay', ['replay', args.bag, '--rate', str(args.rate), '--loop']))
     elif not args.no_sim:
         pieces.append(('sim', ['sim', '--rate', str(args.rate)]))
+    coordinated = not args.no_coordinator
+    if coordinated:
+        pieces.append(('coordinator', ['coordinator']))
     for index, name in enumerate(names):
         port = settings.tier(name).port if args.base_port is None else args.base_port + index
-        pieces.append((name, ['tier', name, '--port', str(port)]))
+        # Under a coordinator a tier starts unconfigured, as a ROS 2 lifecycle node does,
+        # and is configured and activated by it (after a crash and respawn, too).
+        autostart = [] if not coordinated else ['--no-autostart']
+        pieces.append((name, ['tier', name, '--port', str(port), *autostart]))
 
     graph_base = settings.graph.base_port if args.graph_base_port is None else args.graph_base_port
     endpoints = [f'tcp/127.0.0.1:{graph_base + i}' for i in range(len(pieces))]
@@ -75,19 +82,20 @@ def run_up(settings: Settings, args) -> int:
     supervisor = Supervisor(reactor, specs, out=_say)
     started = time.monotonic()
     pending = {spec.name for spec in specs}
-    source = next((s.name for s in specs if s.name not in tier_names), None)
+    source = next((s.name for s in specs if s.name in ('sim', 'replay')), None)
     n_tiers = sum(1 for s in specs if s.name in tier_names)
-    _say(f'websocket-redundancy: starting {source or "no data source"} and {n_tiers} tiers '
+    coordinator = ' and the coordinator' if 'coordinator' in pending else ''
+    _say(f'websocket-redundancy: starting {source or "no data source"}, {n_tiers} tiers{coordinator} '
          f'(graph domain {args.domain if args.domain is not None else settings.graph.domain})')
 
     def on_ready(name: str, line: str) -> None:
         fields = dict(part.split('=', 1) for part in line.split()[1:] if '=' in part)
         if name in tier_names:
             tier = settings.tier(name)
-            _say(f'  {name:<10} ready  {fields.get("url", "?"):<24} pid {fields.get("pid", "?"):<7}'
+            _say(f'  {name:<11} ready  {fields.get("url", "?"):<24} pid {fields.get("pid", "?"):<7}'
                  f' subscribe: {tier.subscribe}')
         else:
-            _say(f'  {name:<10} ready  {"":<24} pid {line.split("pid=")[-1]}')
+            _say(f'  {name:<11} ready  {"":<24} pid {fields.get("pid", "?")}')
         if name in pending:
             pending.discard(name)
             if not pending:
@@ -110,4 +118,6 @@ def _summary(settings, specs, tier_names, generated, env, elapsed: float) -> Non
     if 'team' in generated:
         _say(f'  team token (publishing needs it): {env["WR_TOKEN_TEAM"]} '
              '(set WR_TOKEN_TEAM to choose your own)')
+    if any(s.name == 'coordinator' for s in specs):
+        _say('  status: websocket-redundancy status   (or GET /status on any tier)')
     _say('Ctrl-C stops everything.')
