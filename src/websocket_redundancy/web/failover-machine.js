@@ -1,0 +1,339 @@
+// The sans-IO failover machine, a line-by-line mirror of core/failover.py:
+// `handle(event, now) -> commands` and `nextDeadline()`. Times are seconds (monotonic).
+//
+// Events:   {type: 'start', urls} | {type: 'directory', tiers} | {type: 'opened', url}
+//           | {type: 'closed', url, code, reason} | {type: 'frame', url, data}
+//           | {type: 'tick'} | {type: 'subscribe', topic, msgType, throttle_rate,
+//           queue_length} | {type: 'unsubscribe', topic} | {type: 'publish', topic,
+//           msgType, msg} | {type: 'call', service, args, id}
+// Commands: {type: 'open', url} | {type: 'close', url, code, reason} | {type: 'send',
+//           url, frame} | {type: 'deliver', topic, msg, tier, epoch, seq}
+//           | {type: 'notify', kind, detail} | {type: 'respond', id, result, values}
+//
+// After every event the machine reconciles: one ACTIVE tier carrying the app's topics,
+// a warm STANDBY (next-ranked, heartbeat only), and a failback CANDIDATE above the
+// active tier that must stay healthy for `failbackHoldS`, then catches up
+// (make-before-break) before it takes over. A failed tier waits its own jittered
+// backoff; only when every tier failed does the machine report all_down and wait.
+
+import { backoffDelay, bootstrapTiers, label, rank, tierInfo } from './failover-policy.js';
+import {
+  ACTIVE, ALL_DOWN, CANDIDATE, Conn, PENDING, SET_LEVEL, STANDBY, TIER_CHANGED, Traffic,
+  heartbeatFrame, notify, send,
+} from './failover-traffic.js';
+
+export const HANG_CODE = 4000;
+export const HEARTBEAT_TOPIC = '/websocket_redundancy/heartbeat';
+
+/** Settings as in core.failover_types.FailoverSettings (browser defaults: a heartbeat
+ * timeout of 5 missed beats at 10 Hz, as browser timers are coarser than a reactor's). */
+export function failoverSettings(overrides = {}) {
+  const s = {
+    heartbeatTimeoutS: 0.5, connectTimeoutS: 1.0, failbackHoldS: 2.0, catchupTimeoutS: 2.0,
+    backoffBaseS: 0.1, backoffCapS: 5.0, warmStandby: true, hotStandby: false,
+    heartbeatTopic: HEARTBEAT_TOPIC, ...overrides,
+  };
+  const problems = [];
+  for (const [key, value] of Object.entries(s)) {
+    if (key.endsWith('S') && !(typeof value === 'number' && value > 0)) {
+      problems.push(`failover ${key} must be a positive number of seconds, got ${value}`);
+    }
+  }
+  if (s.hotStandby && !s.warmStandby) problems.push('failover hotStandby needs warmStandby');
+  if (s.backoffCapS < s.backoffBaseS) problems.push('failover backoffCapS must be at least backoffBaseS');
+  if (problems.length) throw new RangeError(problems.join('; '));
+  return Object.freeze(s);
+}
+
+export class FailoverMachine {
+  /** `jitter()` returns a number in [0, 1]. */
+  constructor(settings = failoverSettings(), jitter = Math.random) {
+    this.settings = settings;
+    this.jitter = jitter;
+    this.tiers = new Map(); // url -> tier info
+    this.upSince = new Map();
+    this.conns = new Map(); // url -> Conn
+    this.active = null;
+    this.lastLabel = null;
+    this.switchReason = 'start';
+    this.traffic = new Traffic((conn) => this.tier(conn));
+    this.fails = new Map();
+    this.failedUntil = new Map();
+    this.cycle = 0;
+    this.retryAt = null;
+    this.started = false;
+    this.now = 0;
+  }
+
+  /** Every connection's URL and role. */
+  roles() {
+    return Object.fromEntries([...this.conns].map(([url, c]) => [url, c.role]));
+  }
+
+  handle(event, now) {
+    this.now = now;
+    const handler = HANDLERS[event.type];
+    if (!handler) throw new TypeError(`FailoverMachine cannot handle event type ${event.type}.`);
+    const out = handler.call(this, event);
+    return out.concat(this.reconcile(now));
+  }
+
+  nextDeadline() {
+    if (!this.started) return null;
+    const s = this.settings;
+    const times = [];
+    for (const conn of this.conns.values()) {
+      if (!conn.isOpen) {
+        times.push(conn.started + s.connectTimeoutS);
+        continue;
+      }
+      times.push(conn.lastSeen + s.heartbeatTimeoutS);
+      if (conn.role === CANDIDATE) {
+        if (conn.syncingSince !== null) times.push(conn.syncingSince + s.catchupTimeoutS);
+        else {
+          const start = this.holdStart(conn);
+          if (start !== null) times.push(start + s.failbackHoldS);
+        }
+      }
+    }
+    if (this.retryAt !== null) times.push(this.retryAt);
+    else times.push(...[...this.failedUntil.values()].filter((u) => u > this.now));
+    return times.length ? Math.min(...times) : null;
+  }
+
+  // ---- events ----------------------------------------------------------------------
+
+  onStart(ev) {
+    const urls = typeof ev.urls === 'string' ? [ev.urls] : [...ev.urls];
+    if (!urls.length) throw new RangeError('start needs at least one tier URL, e.g. ws://host:8080.');
+    for (const info of bootstrapTiers(urls)) if (!this.tiers.has(info.url)) this.tiers.set(info.url, info);
+    this.started = true;
+    return [];
+  }
+
+  onDirectory(ev) {
+    for (const info of ev.tiers) {
+      this.tiers.set(info.url, info);
+      if (info.health === 'UP') {
+        if (!this.upSince.has(info.url)) this.upSince.set(info.url, this.now);
+      } else this.upSince.delete(info.url);
+    }
+    return [];
+  }
+
+  onOpened(ev) {
+    const conn = this.conns.get(ev.url);
+    if (!conn || conn.isOpen) return [];
+    conn.isOpen = true;
+    conn.openedAt = conn.lastSeen = conn.probationFrom = this.now;
+    const out = [send(ev.url, { ...SET_LEVEL }), send(ev.url, heartbeatFrame(this.settings.heartbeatTopic))];
+    if (conn.role === STANDBY && this.settings.hotStandby) out.push(...this.traffic.subscribeAll(conn));
+    return out;
+  }
+
+  onClosed(ev) {
+    const conn = this.conns.get(ev.url);
+    if (!conn) return [];
+    this.conns.delete(ev.url);
+    return this.lost(conn, `closed ${ev.code}${ev.reason ? ` (${ev.reason})` : ''}`);
+  }
+
+  onFrame(ev) {
+    const conn = this.conns.get(ev.url);
+    if (!conn || !conn.isOpen) return [];
+    conn.lastSeen = this.now;
+    return this.traffic.frame(conn, ev.data);
+  }
+
+  onSubscribe(ev) {
+    const carriers = [...this.conns.values()].filter((c) => this.carriesApp(c));
+    const sub = { topic: ev.topic, type: ev.msgType, throttle_rate: ev.throttle_rate || 0,
+      queue_length: ev.queue_length || 0 };
+    return this.traffic.subscribe(sub, carriers, this.activeConn());
+  }
+
+  onUnsubscribe(ev) { return this.traffic.unsubscribe(ev.topic, this.conns.values()); }
+
+  onPublish(ev) {
+    return this.traffic.publish({ topic: ev.topic, type: ev.msgType, msg: ev.msg }, this.activeConn());
+  }
+
+  onCall(ev) { return this.traffic.call(ev, this.activeConn()); }
+
+  // ---- reconciliation --------------------------------------------------------------
+
+  reconcile(now) {
+    const out = this.expire(now);
+    if (!this.started) return out;
+    if (this.retryAt !== null) {
+      if (now < this.retryAt) return out;
+      this.retryAt = null;
+      this.failedUntil.clear();
+    }
+    const ranked = rank(this.tiers.values(), this.traffic.subs.keys()).map((i) => i.url);
+    if (this.active === null) out.push(...this.chooseActive(ranked));
+    if (this.active === null) return out;
+    const here = ranked.indexOf(this.active);
+    if (!this.hasRole(CANDIDATE)) {
+      for (const url of ranked.slice(0, here)) {
+        const conn = this.conns.get(url);
+        if (conn && conn.role === STANDBY) {
+          conn.role = CANDIDATE; // the ranking moved it above the active tier
+          conn.probationFrom = now;
+          break;
+        }
+        if (!conn && this.eligible(url)) {
+          out.push(...this.open(url, CANDIDATE));
+          break;
+        }
+      }
+    }
+    if (this.settings.warmStandby && !this.hasRole(STANDBY)) {
+      const url = this.firstEligible(ranked.slice(here + 1)) ?? this.firstEligible(ranked.slice(0, here));
+      if (url !== null) out.push(...this.open(url, STANDBY));
+    }
+    for (const conn of [...this.conns.values()]) {
+      if (conn.isOpen && now - conn.openedAt >= this.settings.failbackHoldS) this.fails.delete(conn.url);
+      if (conn.role === CANDIDATE && conn.isOpen) out.push(...this.advanceCandidate(conn, now));
+    }
+    return out;
+  }
+
+  chooseActive(ranked) {
+    for (const url of ranked) {
+      const conn = this.conns.get(url);
+      if (conn && conn.isOpen) return this.activate(conn, this.switchReason);
+    }
+    if (this.conns.size) return []; // something is opening; the first to open becomes active
+    const url = this.firstEligible(ranked);
+    if (url !== null) return this.open(url, PENDING);
+    const delay = backoffDelay(this.cycle, this.jitter(), this.settings.backoffBaseS, this.settings.backoffCapS);
+    this.cycle += 1;
+    this.retryAt = this.now + delay;
+    return [notify(ALL_DOWN, { attempt: this.cycle, retryIn: delay })];
+  }
+
+  activate(conn, reason) {
+    conn.role = ACTIVE;
+    conn.syncingSince = null;
+    this.active = conn.url;
+    this.cycle = 0;
+    const current = this.label(conn);
+    const out = [notify(TIER_CHANGED, { previous: this.lastLabel, current, reason, url: conn.url })];
+    this.lastLabel = current;
+    out.push(...this.traffic.subscribeAll(conn), ...this.traffic.rescope(conn));
+    return out;
+  }
+
+  advanceCandidate(conn, now) {
+    const s = this.settings;
+    const start = this.holdStart(conn);
+    if (conn.syncingSince === null) {
+      if (start === null || now < start + s.failbackHoldS) return [];
+      conn.syncingSince = now;
+      return this.traffic.subscribeAll(conn);
+    }
+    if (start === null) { // the directory no longer calls it UP: back to probation
+      conn.syncingSince = null;
+      return this.traffic.dropAppTopics(conn);
+    }
+    if (this.traffic.caughtUp(conn) || now >= conn.syncingSince + s.catchupTimeoutS) {
+      return this.failBack(conn);
+    }
+    return [];
+  }
+
+  failBack(conn) {
+    const old = this.conns.get(this.active);
+    const standby = [...this.conns.values()].find((c) => c.role === STANDBY) ?? null;
+    const out = this.activate(conn, 'failback');
+    let keep = old;
+    let drop = standby;
+    if (standby && this.better(standby, old)) [keep, drop] = [standby, old];
+    for (const gone of this.settings.warmStandby ? [drop] : [drop, keep]) {
+      if (gone) out.push(...this.close(gone, 1000, 'no longer needed'));
+    }
+    if (this.settings.warmStandby) {
+      keep.role = STANDBY;
+      if (!this.settings.hotStandby) out.push(...this.traffic.dropAppTopics(keep));
+    }
+    return out;
+  }
+
+  expire(now) {
+    const s = this.settings;
+    const out = [];
+    for (const conn of [...this.conns.values()]) {
+      if (!conn.isOpen && now >= conn.started + s.connectTimeoutS) {
+        out.push(...this.close(conn, HANG_CODE, 'connect timeout', true));
+      } else if (conn.isOpen && now >= conn.lastSeen + s.heartbeatTimeoutS) {
+        out.push(...this.close(conn, HANG_CODE, 'heartbeat timeout', true));
+      }
+    }
+    return out;
+  }
+
+  // ---- helpers ---------------------------------------------------------------------
+
+  close(conn, code, reason, failed = false) {
+    this.conns.delete(conn.url);
+    const out = [{ type: 'close', url: conn.url, code, reason }];
+    return out.concat(failed ? this.lost(conn, reason) : this.traffic.failCalls(conn));
+  }
+
+  lost(conn, reason) {
+    const fails = this.fails.get(conn.url) || 0;
+    this.fails.set(conn.url, fails + 1);
+    this.failedUntil.set(conn.url, this.now + backoffDelay(fails, this.jitter(),
+      this.settings.backoffBaseS, this.settings.backoffCapS));
+    if (conn.url === this.active) {
+      this.active = null;
+      this.switchReason = `${this.label(conn)} ${reason}`;
+    }
+    return this.traffic.failCalls(conn);
+  }
+
+  open(url, role) {
+    this.conns.set(url, new Conn(url, role, this.now));
+    return [{ type: 'open', url }];
+  }
+
+  carriesApp(conn) {
+    return conn.isOpen && (conn.role === ACTIVE
+      || (conn.role === CANDIDATE && conn.syncingSince !== null)
+      || (conn.role === STANDBY && this.settings.hotStandby));
+  }
+
+  activeConn() { return this.active ? this.conns.get(this.active) ?? null : null; }
+
+  holdStart(conn) {
+    const { health } = this.tier(conn);
+    const start = conn.probationFrom;
+    if (health === 'UNKNOWN' || start === null) return start;
+    if (health !== 'UP') return null;
+    return Math.max(start, this.upSince.get(conn.url) ?? start);
+  }
+
+  better(a, b) {
+    return rank([this.tier(a), this.tier(b)], this.traffic.subs.keys())[0].url === a.url;
+  }
+
+  hasRole(role) { return [...this.conns.values()].some((c) => c.role === role); }
+
+  eligible(url) {
+    return !this.conns.has(url) && this.now >= (this.failedUntil.get(url) ?? this.now);
+  }
+
+  firstEligible(urls) { return urls.find((u) => this.eligible(u)) ?? null; }
+
+  tier(conn) { return this.tiers.get(conn.url) || tierInfo({ url: conn.url }); }
+
+  label(conn) { return label(this.tier(conn)); }
+}
+
+const P = FailoverMachine.prototype;
+const HANDLERS = {
+  start: P.onStart, directory: P.onDirectory, opened: P.onOpened, closed: P.onClosed,
+  frame: P.onFrame, tick: () => [], subscribe: P.onSubscribe, unsubscribe: P.onUnsubscribe,
+  publish: P.onPublish, call: P.onCall,
+};

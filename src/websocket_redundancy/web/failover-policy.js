@@ -1,0 +1,150 @@
+// Small pure policies of the browser failover client, mirroring core/scope.py and
+// core/ranking.py: scope globs, tier ranking, backoff with jitter, the directory
+// (status document or /health answers) and the bootstrap URL list.
+
+/** Glob scopes over ROS names: `*` within one segment, `**` any number of segments. */
+const compiled = new Map();
+
+function compile(pattern) {
+  let re = compiled.get(pattern);
+  if (re) return re;
+  if (pattern === '**') {
+    re = /^\/.*$/;
+  } else {
+    const parts = pattern.slice(1).split('/').map((segment) => (segment === '**'
+      ? '(?:[^/]+(?:/[^/]+)*)'
+      : segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')));
+    re = new RegExp(`^/${parts.join('/')}$`);
+  }
+  compiled.set(pattern, re);
+  return re;
+}
+
+/** When one of `patterns` (null: unknown, allows everything) covers `name`, true. */
+export function scopeAllows(patterns, name) {
+  if (patterns == null) return true;
+  return patterns.some((p) => compile(p).test(name));
+}
+
+export const HEALTH_ORDER = { UP: 0, UNKNOWN: 1, SUSPECT: 2, DOWN: 3 };
+
+/** What the client knows about one endpoint (frozen, like core.ranking.TierInfo). */
+export function tierInfo({ url, name = '', priority = 0, health = 'UNKNOWN', clients = 0,
+  capacity = 0, subscribe = null, publish = null, lifecycle = '' }) {
+  return Object.freeze({ url, name, priority, health, clients, capacity, subscribe, publish,
+    lifecycle });
+}
+
+export const label = (tier) => tier.name || tier.url;
+export const load = (tier) => (tier.capacity > 0 ? tier.clients / tier.capacity : 0);
+export const isFull = (tier) => tier.capacity > 0 && tier.clients >= tier.capacity;
+export const coverage = (tier, topics) => topics.filter((t) => scopeAllows(tier.subscribe, t)).length;
+
+/** The sort key: health, not full, coverage, priority, load, name, url (smaller first). */
+export function rankKey(tier, topics) {
+  return [HEALTH_ORDER[tier.health] ?? HEALTH_ORDER.UNKNOWN, isFull(tier) ? 1 : 0,
+    -coverage(tier, topics), tier.priority, load(tier), tier.name, tier.url];
+}
+
+function compareKeys(a, b) {
+  for (let i = 0; i < a.length; i += 1) {
+    if (a[i] < b[i]) return -1;
+    if (a[i] > b[i]) return 1;
+  }
+  return 0;
+}
+
+/** The tiers, best first, for an application subscribed to `topics`. */
+export function rank(tiers, topics) {
+  const list = [...topics];
+  return [...tiers].map((t) => [rankKey(t, list), t])
+    .sort((a, b) => compareKeys(a[0], b[0])).map(([, t]) => t);
+}
+
+/** When only URLs are known, their order is their priority. */
+export function bootstrapTiers(urls) {
+  return urls.map((url, index) => tierInfo({ url, priority: index }));
+}
+
+/** Seconds before retry number `attempt` (0-based): exponential, capped, equal jitter. */
+export function backoffDelay(attempt, jitter, baseS = 0.1, capS = 5.0) {
+  if (!(jitter >= 0 && jitter <= 1)) {
+    throw new RangeError(`backoff jitter must be within [0, 1], got ${jitter}.`);
+  }
+  const step = Math.min(capS, baseS * 2 ** Math.min(attempt, 62));
+  return step * (0.5 + 0.5 * jitter);
+}
+
+function patterns(where, value) {
+  if (value == null) return null;
+  if (!Array.isArray(value) || !value.every((p) => typeof p === 'string')) {
+    throw new Error(`status document: ${where} must be a list of glob strings.`);
+  }
+  return Object.freeze([...value]);
+}
+
+/** The `tiers` of a status document (GET /status) as tier infos. */
+export function tiersFromStatus(doc) {
+  if (!doc || !Array.isArray(doc.tiers)) {
+    throw new Error("status document has no 'tiers' list; is the URL a tier's /status?");
+  }
+  return doc.tiers.map((entry, index) => {
+    const where = `tiers[${index}]`;
+    if (!entry || typeof entry.url !== 'string') {
+      throw new Error(`status document: ${where} needs a 'url' string.`);
+    }
+    const scope = entry.scope || {};
+    return tierInfo({
+      url: entry.url, name: String(entry.name || ''), priority: Number(entry.priority || 0),
+      health: String(entry.health || 'UNKNOWN'), clients: Number(entry.clients || 0),
+      capacity: Number(entry.capacity || 0), lifecycle: String(entry.lifecycle || ''),
+      subscribe: patterns(`${where}.scope.subscribe`, scope.subscribe),
+      publish: patterns(`${where}.scope.publish`, scope.publish),
+    });
+  });
+}
+
+/** A tier's `GET /health` answer as a tier info (no coordinator: the tier speaks for
+ * itself; health is UP when it says active, SUSPECT otherwise). `url` is where we asked. */
+export function tierFromHealth(url, health) {
+  const scope = health.scope || {};
+  return tierInfo({
+    url, name: String(health.tier || ''), priority: Number(health.priority || 0),
+    health: health.state === 'active' ? 'UP' : 'SUSPECT', clients: Number(health.clients || 0),
+    capacity: Number(health.capacity || 0), lifecycle: String(health.state || ''),
+    subscribe: patterns('health.scope.subscribe', scope.subscribe),
+    publish: patterns('health.scope.publish', scope.publish),
+  });
+}
+
+export const DEFAULT_TIER_COUNT = 4;
+
+/** The bootstrap list for a page at `location` (`{protocol, hostname, port}`): tiers on
+ * the page's host, ports `base .. base + count - 1`, with `base` the page's port minus
+ * its own tier's priority (from its /health) when known. */
+export function defaultUrls(location, { priority = 0, count = DEFAULT_TIER_COUNT } = {}) {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const pagePort = Number(location.port || (scheme === 'wss' ? 443 : 80));
+  const base = pagePort - priority;
+  const host = location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname;
+  return Array.from({ length: count }, (_, i) => `${scheme}://${host}:${base + i}`);
+}
+
+/** `ws://h:p` -> `http://h:p` (the same tier's HTTP side). */
+export function httpOrigin(wsUrl) {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  return u.origin;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/** A directory URL as this page can reach it: a loopback host in the directory means
+ * "the tiers' host", which for a page loaded from `pageHost` is `pageHost`. */
+export function reachableUrl(url, pageHost) {
+  if (!pageHost) return url;
+  const u = new URL(url);
+  if (!LOOPBACK.test(u.hostname) || u.hostname === pageHost) return url;
+  u.hostname = pageHost;
+  return `${u.protocol}//${u.host}`;
+}

@@ -1,0 +1,362 @@
+// FailoverClient: the browser shell around the sans-IO FailoverMachine (an ES module, no
+// build step). It opens WebSockets, arms one timer at the machine's next deadline, reads
+// the directory (GET /status, else each tier's GET /health) and hands everything to the
+// machine as events; the machine's commands are carried out here, in order.
+//
+//   import { FailoverClient } from './failover.js';
+//   const client = new FailoverClient({ token });   // tiers on the page's host
+//   client.on('tier_changed', (d) => console.log(d.previous, '->', d.current, d.switchMs));
+//   client.subscribe('/gps/fix', 'sensor_msgs/msg/NavSatFix', (fix) => draw(fix));
+//   client.start();
+
+import { FailoverMachine, HANG_CODE, failoverSettings } from './failover-machine.js';
+import { defaultUrls, httpOrigin, reachableUrl, tierFromHealth, tierInfo,
+  tiersFromStatus } from './failover-policy.js';
+
+export { FailoverMachine, failoverSettings, HANG_CODE, HEARTBEAT_TOPIC } from './failover-machine.js';
+export * from './failover-policy.js';
+export { DeliveryFilter } from './failover-dedup.js';
+
+const monotonic = () => performance.now() / 1000;
+
+/** The bootstrap list for this page: `?tiers=ws://a,ws://b` if given, else the tiers on
+ * the page's host with ports from the page's own /health (its priority), else 4 ports
+ * from the page's port up. */
+export async function pageBootstrap(location = globalThis.location, fetchImpl = globalThis.fetch) {
+  const given = new URLSearchParams(location.search).get('tiers');
+  if (given) return given.split(',').map((s) => s.trim()).filter(Boolean);
+  let priority = 0;
+  try {
+    const answer = await fetchImpl(`${location.origin}/health`, { cache: 'no-store' });
+    priority = Number((await answer.json()).priority || 0);
+  } catch { /* not a tier, or it is going down: assume it is the first */ }
+  return defaultUrls(location, { priority });
+}
+
+export class FailoverClient {
+  /**
+   * @param {object} o
+   * @param {string[]} [o.urls] bootstrap tier URLs, most preferred first
+   * @param {string} [o.token] role token, sent as `?token=` (needed to publish)
+   * @param {object} [o.settings] overrides of failoverSettings()
+   * @param {number} [o.directoryIntervalS=1] how often to read the directory
+   */
+  constructor({ urls = null, token = '', settings = {}, directoryIntervalS = 1,
+    WebSocketImpl = globalThis.WebSocket, fetchImpl = globalThis.fetch?.bind(globalThis),
+    clock = monotonic, jitter = Math.random, pageHost = globalThis.location?.hostname } = {}) {
+    this.machine = new FailoverMachine(failoverSettings(settings), jitter);
+    this.urls = urls;
+    this.token = token;
+    this.directoryIntervalS = directoryIntervalS;
+    this.WebSocketImpl = WebSocketImpl;
+    this.fetchImpl = fetchImpl;
+    this.clock = clock;
+    this.pageHost = pageHost;
+    this.sockets = new Map(); // url -> WebSocket
+    this.listeners = new Map(); // event -> Set(fn)
+    this.callbacks = new Map(); // topic -> Set(fn)
+    this.pendingCalls = new Map(); // id -> {resolve}
+    this.nextCall = 1;
+    this.timer = null;
+    this.dirTimer = null;
+    this.closed = false;
+    this.lastFrameAt = new Map(); // url -> seconds
+    this.lastHeartbeat = new Map(); // url -> heartbeat JSON
+    this.directory = { source: 'bootstrap', tiers: [], status: null, probes: new Map() };
+    this.lostAt = null; // when the active tier was lost
+    this.lostFrom = null;
+    this.awaitingFirst = null; // {at, lastDelivery} after a switch, until data flows again
+    this.lastDeliveryAt = null;
+    this.authMac = null;
+  }
+
+  // ---- events for the application --------------------------------------------------
+
+  on(event, fn) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event).add(fn);
+    return this;
+  }
+
+  off(event, fn) { this.listeners.get(event)?.delete(fn); return this; }
+
+  emit(event, detail) {
+    for (const fn of [...(this.listeners.get(event) || [])]) {
+      try { fn(detail); } catch (err) { console.error(`FailoverClient ${event} listener:`, err); }
+    }
+  }
+
+  // ---- application API -------------------------------------------------------------
+
+  async start() {
+    if (!this.urls) this.urls = await pageBootstrap();
+    this.handle({ type: 'start', urls: this.urls });
+    this.readDirectory();
+    return this;
+  }
+
+  get active() { return this.machine.active; }
+
+  get activeTier() {
+    const url = this.machine.active;
+    return url ? this.machine.tier({ url }) : null;
+  }
+
+  subscribe(topic, msgType, callback, { throttle_rate = 0, queue_length = 0 } = {}) {
+    if (!this.callbacks.has(topic)) this.callbacks.set(topic, new Set());
+    this.callbacks.get(topic).add(callback);
+    this.handle({ type: 'subscribe', topic, msgType, throttle_rate, queue_length });
+  }
+
+  unsubscribe(topic, callback = null) {
+    const set = this.callbacks.get(topic);
+    if (set && callback) set.delete(callback);
+    if (!set || !callback || set.size === 0) {
+      this.callbacks.delete(topic);
+      this.handle({ type: 'unsubscribe', topic });
+    }
+  }
+
+  publish(topic, msgType, msg) { this.handle({ type: 'publish', topic, msgType, msg }); }
+
+  /** Resolves to {result, values}; result is false when no tier could answer. */
+  callService(service, args = {}) {
+    const id = `call:${service}:${this.nextCall++}`;
+    return new Promise((resolve) => {
+      this.pendingCalls.set(id, resolve);
+      this.handle({ type: 'call', service, args, id });
+    });
+  }
+
+  /** Authenticate with the rosbridge `auth` op on every connection, now and later (the
+   * alternative to a `token` in the URL). */
+  authenticate(mac) {
+    this.authMac = mac;
+    for (const ws of this.sockets.values()) {
+      if (ws.readyState === 1) ws.send(JSON.stringify({ op: 'auth', mac }));
+    }
+  }
+
+  /** What a status display needs: the active URL, every connection's role, the
+   * directory and the last heartbeat of each connection. */
+  snapshot() {
+    return { active: this.machine.active, activeTier: this.activeTier, roles: this.machine.roles(),
+      tiers: [...this.machine.tiers.values()], directory: this.directory,
+      heartbeats: Object.fromEntries(this.lastHeartbeat), degraded: [...this.machine.traffic.degraded] };
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.dirTimer);
+    for (const ws of this.sockets.values()) this.quietClose(ws, 1000, 'client closed');
+    this.sockets.clear();
+  }
+
+  // ---- the machine -----------------------------------------------------------------
+
+  handle(event) {
+    if (this.closed) return;
+    const now = this.clock();
+    const before = this.machine.active;
+    const commands = this.machine.handle(event, now);
+    const lost = before !== null && ((event.type === 'closed' && event.url === before)
+      || commands.some((c) => c.type === 'close' && c.url === before && c.code === HANG_CODE));
+    if (lost && this.lostAt === null) {
+      this.lostAt = now;
+      this.lostFrom = before;
+    }
+    for (const command of commands) this.execute(command, now);
+    this.arm();
+  }
+
+  execute(c, now) {
+    switch (c.type) {
+      case 'open': this.openSocket(c.url); break;
+      case 'close': {
+        const ws = this.sockets.get(c.url);
+        this.sockets.delete(c.url);
+        if (ws) this.quietClose(ws, c.code, c.reason);
+        break;
+      }
+      case 'send': this.sockets.get(c.url)?.send(JSON.stringify(c.frame)); break;
+      case 'deliver': this.deliver(c, now); break;
+      case 'respond': {
+        const resolve = this.pendingCalls.get(c.id);
+        this.pendingCalls.delete(c.id);
+        resolve?.({ result: c.result, values: c.values });
+        break;
+      }
+      case 'notify': this.notify(c.kind, c.detail, now); break;
+      default: throw new TypeError(`unknown command ${c.type}`);
+    }
+  }
+
+  notify(kind, detail, now) {
+    if (kind === 'tier_changed') {
+      const lost = this.lostAt;
+      detail.switchMs = lost === null ? null : Math.round((now - lost) * 1000);
+      detail.detectMs = lost === null || !this.lastFrameAt.has(this.lostFrom) ? null
+        : Math.max(0, Math.round((lost - this.lastFrameAt.get(this.lostFrom)) * 1000));
+      detail.at = Date.now();
+      this.lostAt = null;
+      this.awaitingFirst = { at: now, since: this.lastDeliveryAt, tier: detail.current };
+      this.emit('connection', detail);
+    } else if (kind === 'all_down') {
+      detail.at = Date.now();
+      this.emit('close', detail);
+    } else if (detail) {
+      detail.at = Date.now();
+    }
+    this.emit(kind, detail);
+  }
+
+  deliver(c, now) {
+    this.lastDeliveryAt = now;
+    if (this.awaitingFirst) {
+      const { since, tier } = this.awaitingFirst;
+      this.awaitingFirst = null;
+      this.emit('delivery_resumed', { tier, topic: c.topic, at: Date.now(),
+        gapMs: since === null ? null : Math.round((now - since) * 1000) });
+    }
+    for (const fn of [...(this.callbacks.get(c.topic) || [])]) {
+      try { fn(c.msg, c); } catch (err) { console.error(`subscriber of ${c.topic}:`, err); }
+    }
+  }
+
+  arm() {
+    clearTimeout(this.timer);
+    const deadline = this.machine.nextDeadline();
+    if (deadline === null || this.closed) return;
+    const ms = Math.max(0, (deadline - this.clock()) * 1000) + 1;
+    this.timer = setTimeout(() => this.handle({ type: 'tick' }), ms);
+  }
+
+  // ---- sockets ---------------------------------------------------------------------
+
+  openSocket(url) {
+    const withToken = this.token ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(this.token)}` : url;
+    let ws;
+    try {
+      ws = new this.WebSocketImpl(withToken);
+    } catch (err) {
+      queueMicrotask(() => this.handle({ type: 'closed', url, code: 1006, reason: String(err) }));
+      return;
+    }
+    this.sockets.set(url, ws);
+    const mine = () => this.sockets.get(url) === ws;
+    ws.onopen = () => {
+      if (!mine()) return;
+      if (this.authMac) ws.send(JSON.stringify({ op: 'auth', mac: this.authMac }));
+      this.handle({ type: 'opened', url });
+    };
+    ws.onmessage = (m) => {
+      if (!mine()) return;
+      let data;
+      try { data = JSON.parse(m.data); } catch { return; }
+      this.lastFrameAt.set(url, this.clock());
+      if (data.op === 'publish' && data.topic === this.machine.settings.heartbeatTopic) {
+        this.onHeartbeat(url, data.msg);
+      } else if (data.op === 'status' && data.level === 'error') {
+        this.emit('refused', { url, id: data.id, msg: data.msg });
+      }
+      this.handle({ type: 'frame', url, data });
+    };
+    ws.onclose = (e) => {
+      if (!mine()) return;
+      this.sockets.delete(url);
+      this.handle({ type: 'closed', url, code: e.code || 1006, reason: e.reason || '' });
+    };
+  }
+
+  quietClose(ws, code, reason) {
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    const allowed = code === 1000 || (code >= 3000 && code < 5000);
+    try { ws.close(allowed ? code : 1000, String(reason || '').slice(0, 100)); } catch { /* closed */ }
+  }
+
+  onHeartbeat(url, msg) {
+    try {
+      const beat = JSON.parse(msg?.data ?? '{}');
+      this.lastHeartbeat.set(url, { ...beat, receivedAt: Date.now() });
+    } catch { /* not JSON: still a sign of life */ }
+  }
+
+  // ---- the directory ---------------------------------------------------------------
+
+  async readDirectory() {
+    if (this.closed) return;
+    try {
+      const tiers = await this.fetchDirectory();
+      if (tiers.length && !this.closed) this.handle({ type: 'directory', tiers });
+      this.emit('directory', this.directory);
+    } catch (err) {
+      console.warn('failover directory:', err);
+    }
+    this.dirTimer = setTimeout(() => this.readDirectory(), this.directoryIntervalS * 1000);
+  }
+
+  /** Tier infos from `GET /status` on the active tier's origin (the page's first), else
+   * from each tier's `GET /health`; a tier whose answer cannot be read (another origin
+   * without CORS) is probed for reachability only. */
+  async fetchDirectory() {
+    const origin = this.machine.active ? httpOrigin(this.machine.active) : globalThis.location?.origin;
+    const status = origin ? await this.getJson(`${origin}/status`) : null;
+    if (status?.ok && Array.isArray(status.body?.tiers)) {
+      const tiers = tiersFromStatus(status.body).map((t) => tierInfo({ ...t, url: reachableUrl(t.url, this.pageHost) }));
+      Object.assign(this.directory, { source: 'status', status: status.body, tiers,
+        fetchedFrom: origin });
+      return tiers;
+    }
+    const urls = [...new Set([...this.urls, ...this.machine.tiers.keys()])];
+    const rows = await Promise.all(urls.map((url) => this.probeHealth(url)));
+    // Without a coordinator, "UP" can only be said of every tier or of none: a tier
+    // whose /health this page cannot read (another origin without CORS) must not rank
+    // below one it can, so when some are unreadable, readable active tiers count as
+    // UNKNOWN too and the configured priority decides.
+    const partial = rows.some((r) => !r.readable && r.tier.health !== 'DOWN');
+    const tiers = rows.map((r) => (partial && r.tier.health === 'UP'
+      ? tierInfo({ ...r.tier, health: 'UNKNOWN' }) : r.tier));
+    Object.assign(this.directory, { source: 'health', status: null, tiers });
+    return tiers;
+  }
+
+  async probeHealth(url) {
+    const origin = httpOrigin(url);
+    let t0 = performance.now();
+    const answer = await this.getJson(`${origin}/health`);
+    const known = this.machine.tiers.get(url) || tierInfo({ url });
+    let row;
+    if (answer?.body && typeof answer.body.state === 'string') {
+      row = { readable: true, tier: tierFromHealth(url, answer.body), health: answer.body };
+    } else {
+      t0 = performance.now();
+      const reachable = answer !== null || await this.reachable(origin);
+      row = { readable: false, health: null,
+        tier: tierInfo({ ...known, health: reachable ? 'UNKNOWN' : 'DOWN',
+          lifecycle: reachable ? known.lifecycle : 'unknown' }) };
+    }
+    const latencyMs = Math.round((performance.now() - t0) * 10) / 10;
+    this.directory.probes.set(url, { ...row, latencyMs: row.tier.health === 'DOWN' ? null : latencyMs,
+      at: Date.now() });
+    return row;
+  }
+
+  async getJson(href) {
+    try {
+      const r = await this.fetchImpl(href, { cache: 'no-store' });
+      return { ok: r.ok, status: r.status, body: await r.json().catch(() => null) };
+    } catch {
+      return null; // unreachable, or another origin without CORS
+    }
+  }
+
+  async reachable(origin) {
+    try {
+      await this.fetchImpl(`${origin}/health`, { mode: 'no-cors', cache: 'no-store' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
