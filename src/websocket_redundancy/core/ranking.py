@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .backoff import backoff
 from .scope import Scope
 
 HEALTH_ORDER = {'UP': 0, 'UNKNOWN': 1, 'SUSPECT': 2, 'DOWN': 3}
@@ -96,8 +97,7 @@ def backoff_delay(attempt: int, jitter: float, base_s: float = 0.1, cap_s: float
     """
     if not 0.0 <= jitter <= 1.0:
         raise ValueError(f'backoff jitter must be within [0, 1], got {jitter!r}.')
-    step = min(cap_s, base_s * 2 ** min(attempt, 62))
-    return step * (0.5 + 0.5 * jitter)
+    return backoff(attempt, base_s, cap_s, 0.5, 1.0 - jitter)
 
 
 def _scope(where: str, value: Any) -> Scope | None:

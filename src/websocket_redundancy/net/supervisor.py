@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from twisted.internet import defer, protocol
 
+from ..core.backoff import backoff
+
 
 @dataclass
 class ChildSpec:
@@ -28,7 +30,7 @@ class ChildSpec:
 
 def restart_delay(restarts_in_a_row: int, base: float = 0.1, cap: float = 5.0) -> float:
     """Seconds to wait before restart number ``restarts_in_a_row`` (0-based)."""
-    return min(cap, base * (2 ** restarts_in_a_row))
+    return backoff(restarts_in_a_row, base, cap, 0.0, 0.0)
 
 
 class _ChildProtocol(protocol.ProcessProtocol):
