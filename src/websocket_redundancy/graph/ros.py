@@ -1,0 +1,286 @@
+"""The ``Graph`` port on rclpy, for tiers and the coordinator running under ROS 2.
+
+``RosGraph`` wraps a node owned by the ``ros`` shell. Types are resolved at run time
+from their names (``rosidl_runtime_py.utilities.get_message``/``get_service``) and
+messages cross as rosbridge JSON (``ros_convert``). Every rclpy call used here exists
+with the same signature on ros2/rclpy branches ``humble`` and ``jazzy`` (checked in
+``rclpy/node.py``, ``client.py``, ``subscription.py``, ``topic_endpoint_info.py``).
+
+Threading: subscription callbacks, service handlers and call futures complete on the
+executor's thread; a service handler must not block (the port's handlers don't).
+``advertise``/``subscribe``/``serve``/``call`` may be called from any thread (the
+reactor's, in practice): rclpy wakes the executor when entities are added.
+``call`` never blocks: ``Client.call_async`` with ``add_done_callback``, completing a
+``concurrent.futures.Future``; one node timer (``MAINTENANCE_S``) sends calls once
+their server is discovered, expires them (``remove_pending_request``), and creates
+subscriptions that waited for their topic's type.
+
+QoS: ``/websocket_redundancy/status`` is latched (reliable, transient local, depth 1)
+at both ends; other subscriptions match the publishers present at subscribe time
+(best effort if any publisher is, transient local if all are), reliable/volatile/10
+otherwise. Source keys: ``ros_convert.SourceKeys``; on Jazzy the subscription callback
+takes ``(msg, info)`` (rclpy >= 7 binds a two-parameter callback to message info).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, InvalidStateError
+from typing import Any
+
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
+
+from ..core.settings import STATUS_TOPIC
+from .port import GraphError, Sample, TopicInfo
+from .ros_convert import SourceKeys, from_rosbridge, to_rosbridge, type_class
+
+log = logging.getLogger(__name__)
+MAINTENANCE_S = 0.05
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                     reliability=ReliabilityPolicy.RELIABLE)
+DEFAULT = QoSProfile(depth=10)
+# Jazzy's Subscription has CallbackType (message-only or with MessageInfo); Humble's not.
+MESSAGE_INFO = hasattr(Subscription, "CallbackType")
+
+
+def _settle(future: Future, result: Any = None, error: BaseException | None = None) -> None:
+    """Complete ``future`` unless a timeout or an answer already did (first one wins)."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
+
+
+class _Handle:
+    def __init__(self, close: Callable[[], None]) -> None:
+        self._close, self._lock = close, threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            close, self._close = self._close, lambda: None
+        close()
+
+
+class RosPublisher:
+    def __init__(self, graph: RosGraph, topic: str, type_name: str) -> None:
+        self.topic, self.type_name = topic, type_name
+        self.epoch = "local-" + uuid.uuid4().hex[:12]  # informational: receivers key by gid
+        self._cls = type_class(type_name)
+        self._graph = graph
+        self._seq = itertools.count(1)
+        qos = LATCHED if topic == STATUS_TOPIC else DEFAULT
+        self._pub = graph.node.create_publisher(self._cls, topic, qos)
+        self._handle = _Handle(lambda: graph.node.destroy_publisher(self._pub))
+
+    def publish(self, msg: dict[str, Any]) -> int:
+        self._pub.publish(from_rosbridge(self._cls, msg, f"message on {self.topic}"))
+        return next(self._seq)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class RosGraph:
+    def __init__(self, node, *, name: str = "") -> None:
+        self.node = node
+        self.name = name or node.get_name()
+        self.graph_id = uuid.uuid4().hex[:12]
+        self._lock = threading.Lock()
+        self._calls: list[dict[str, Any]] = []
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._waiting: list[tuple[str, Callable[[str], None]]] = []
+        self._closed = False
+        self._timer = node.create_timer(MAINTENANCE_S, self._maintain)
+
+    # -- topics ------------------------------------------------------------------
+    def advertise(self, topic: str, type_name: str, msgdef: str | None = None) -> RosPublisher:
+        self._check_open()
+        return RosPublisher(self, topic, type_name)
+
+    def subscribe(self, topic: str, callback: Callable[[Sample], None],
+                  type_name: str | None = None) -> _Handle:
+        self._check_open()
+        made: list[Any] = []
+        state = {"closed": False}
+
+        def create(found_type: str) -> None:
+            if not state["closed"]:
+                made.append(self._create_subscription(topic, found_type, callback))
+
+        def close() -> None:
+            state["closed"] = True
+            for sub in made:
+                self.node.destroy_subscription(sub)
+
+        if type_name is None:
+            type_name = self._type_of(topic)
+        if type_name is None:
+            with self._lock:  # created by _maintain once a publisher announces the type
+                self._waiting.append((topic, create))
+        else:
+            type_class(type_name)  # an unknown type fails here, at the edge
+            create(type_name)
+        return _Handle(close)
+
+    def _type_of(self, topic: str) -> str | None:
+        for name, types in self.node.get_topic_names_and_types():
+            if name == topic and types and self.node.count_publishers(topic) > 0:
+                return types[0]
+        return None
+
+    def _publisher_gids(self, topic: str) -> list[str]:
+        return [bytes(info.endpoint_gid).hex()
+                for info in self.node.get_publishers_info_by_topic(topic)]
+
+    def _qos_for(self, topic: str) -> QoSProfile:
+        if topic == STATUS_TOPIC:
+            return LATCHED
+        infos = self.node.get_publishers_info_by_topic(topic)
+        qos = QoSProfile(depth=10)
+        if any(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for i in infos):
+            qos.reliability = ReliabilityPolicy.BEST_EFFORT
+        if infos and all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
+                         for i in infos):
+            qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+        return qos
+
+    def _create_subscription(self, topic: str, type_name: str,
+                             callback: Callable[[Sample], None]):
+        cls = type_class(type_name)
+        keys = SourceKeys(self.graph_id, lambda: self._publisher_gids(topic))
+
+        def deliver(msg: Any, info: dict[str, Any] | None) -> None:
+            epoch, seq = keys.key(info)
+            stamp = (info or {}).get("source_timestamp")
+            source_time = stamp / 1e9 if isinstance(stamp, int) and stamp > 0 else time.time()
+            try:
+                sample = Sample(topic, type_name, to_rosbridge(msg), epoch, seq, source_time)
+                callback(sample)
+            except Exception:  # never raise into the executor: say which topic failed
+                log.exception("subscription callback for %s raised", topic)
+
+        if MESSAGE_INFO:
+            def on_message(msg, info):  # two parameters: rclpy passes MessageInfo
+                deliver(msg, info)
+        else:
+            def on_message(msg):
+                deliver(msg, None)
+        return self.node.create_subscription(cls, topic, on_message, self._qos_for(topic))
+
+    def topics(self) -> dict[str, TopicInfo]:
+        out = {}
+        for name, types in self.node.get_topic_names_and_types():
+            count = self.node.count_publishers(name)
+            if count and types:
+                out[name] = TopicInfo(name, types[0], publishers=count)
+        return out
+
+    def services(self) -> dict[str, str]:
+        return {name: types[0] for name, types in self.node.get_service_names_and_types()
+                if types}
+
+    # -- services ------------------------------------------------------------------
+    def serve(self, name: str, type_name: str,
+              handler: Callable[[dict[str, Any]], dict[str, Any]]) -> _Handle:
+        self._check_open()
+        srv = type_class(type_name, "srv")
+
+        def on_request(request, response):
+            try:
+                reply = handler(to_rosbridge(request))
+                return from_rosbridge(srv.Response, reply, f"response of {name}")
+            except Exception:  # the caller gets the type's default response; we log why
+                log.exception("service %s handler failed", name)
+                return response
+
+        service = self.node.create_service(srv, name, on_request)
+        return _Handle(lambda: self.node.destroy_service(service))
+
+    def call(self, name: str, type_name: str, request: dict[str, Any],
+             timeout: float) -> Future[dict[str, Any]]:
+        future: Future[dict[str, Any]] = Future()
+        try:
+            self._check_open()
+            srv = type_class(type_name, "srv")
+            ros_request = from_rosbridge(srv.Request, request, f"request to {name}")
+            with self._lock:
+                client = self._clients.get((name, type_name))
+                if client is None:
+                    client = self._clients[(name, type_name)] = self.node.create_client(srv, name)
+                self._calls.append({"client": client, "request": ros_request, "sent": None,
+                                    "future": future, "name": name, "timeout": timeout,
+                                    "deadline": time.monotonic() + timeout})
+        except GraphError as exc:
+            _settle(future, error=exc)
+        return future
+
+    def _send(self, call: dict[str, Any]) -> None:
+        sent = call["sent"] = call["client"].call_async(call["request"])
+        result: Future = call["future"]
+
+        def done(ros_future) -> None:
+            try:
+                _settle(result, to_rosbridge(ros_future.result()))
+            except Exception as exc:
+                _settle(result, error=GraphError(f"service {call['name']} failed: {exc}"))
+        sent.add_done_callback(done)
+
+    def _maintain(self) -> None:
+        """On the executor: send calls whose server is up, expire late ones, create
+        subscriptions whose type became known."""
+        now = time.monotonic()
+        with self._lock:
+            calls = [c for c in self._calls if not c["future"].done()]
+            waiting, self._waiting = self._waiting, []
+        keep = []
+        for call in calls:
+            if now >= call["deadline"]:
+                if call["sent"] is not None:
+                    call["client"].remove_pending_request(call["sent"])
+                    text = f"service {call['name']} did not answer within {call['timeout']:g} s"
+                else:
+                    text = f"no server for service {call['name']} on the graph"
+                _settle(call["future"], error=GraphError(text))
+                continue
+            if call["sent"] is None and call["client"].service_is_ready():
+                self._send(call)
+            keep.append(call)
+        still = []
+        for topic, create in waiting:
+            found = self._type_of(topic)
+            if found is None:
+                still.append((topic, create))
+                continue
+            try:
+                create(found)
+            except GraphError as exc:
+                log.warning("cannot subscribe %s: %s", topic, exc)
+        with self._lock:
+            self._calls = keep + [c for c in self._calls if c not in calls]
+            self._waiting = still + self._waiting
+
+    # -- shutdown ----------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise GraphError("the ROS graph adapter is closed")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            calls, self._calls = self._calls, []
+            clients, self._clients = list(self._clients.values()), {}
+        for call in calls:
+            _settle(call["future"], error=GraphError("the ROS graph adapter closed"))
+        self.node.destroy_timer(self._timer)
+        for client in clients:
+            self.node.destroy_client(client)

@@ -1,0 +1,242 @@
+"""A tier as an rclpy lifecycle node: rcl's state machine is the authority.
+
+Each callback runs on the executor thread and does its Twisted work on the reactor
+thread with ``runtime.on_reactor`` (``threads.blockingCallFromThread``: the executor
+waits, briefly, for the reactor; the reactor never waits for the executor). The
+callbacks build, start, stop and drop the same ``TierRunner``/``TierService`` that the
+embedded mode runs (``net.tier_node`` documents what each transition means):
+
+    on_configure   read the parameters into Settings, open the RosGraph, build the runner
+    on_activate    listen (WebSocket + HTTP), then ``super().on_activate``
+    on_deactivate  stop listening, clients closed with 1001, ``super().on_deactivate``
+    on_cleanup     close the runner and the graph adapter
+    on_shutdown    the same; the process then exits 0 (launch may respawn it)
+    on_error       the same, then SUCCESS: back to unconfigured, ready to configure
+
+Every callback logs its own exception (rclpy swallows it) and returns a
+``TransitionCallbackReturn``. The graph heartbeat ``/websocket_redundancy/heartbeat/
+<tier>`` (20 Hz, JSON from ``net.tier_node.heartbeat_fields``' fields) is published from
+the reactor in every state, with a plain publisher: the coordinator learns from it that
+an unconfigured (e.g. respawned) tier exists and must be configured, which a lifecycle
+publisher (silent until active) would hide. A ChangeState request that rcl rejects is
+answered ``success=False`` instead of killing the node (rclpy#1209).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+
+from ..core.settings import STATUS_TOPIC, SettingsError
+from . import params
+from .runtime import on_reactor, run
+
+log = logging.getLogger(__name__)
+HEARTBEAT_HZ = 20.0
+GRAPH_HEARTBEAT = '/websocket_redundancy/heartbeat/'
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+
+
+def guard_change_state(node: LifecycleNode) -> None:
+    """Answer an invalid ChangeState request ``success=False`` (rclpy#1209: rclpy < 8
+    raises out of the service callback and the node dies). ``_service_change_state``
+    and ``Service.callback`` exist on rclpy humble and jazzy."""
+    service = getattr(node, '_service_change_state', None)
+    if service is None:  # enable_communication_interface=False
+        return
+    original = service.callback
+
+    def guarded(request, response):
+        try:
+            return original(request, response)
+        except Exception as exc:
+            node.get_logger().warning(
+                f'refused change_state (id {request.transition.id}, label '
+                f'{request.transition.label!r}): {exc}')
+            response.success = False
+            return response
+
+    service.callback = guarded
+
+
+class TierNode(LifecycleNode):
+    def __init__(self, reactor: Any, node_name: str = 'primary', **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        self.reactor = reactor
+        self.declare_parameter('tier', self.get_name())  # the node name unless set
+        self.tier_name = self.get_parameter('tier').value or self.get_name()
+        self.declare_parameter('port', -1, params.port_override_descriptor())
+        params.declare_settings(self, [self.tier_name])
+        self.graph = self.runner = self.settings = None
+        self._status_handle = None
+        self.session = os.urandom(6).hex()
+        self.tick = self._seq = 0
+        self._heartbeat = self.create_publisher(
+            _string_type(), GRAPH_HEARTBEAT + self.tier_name, 10)
+        self._beat_loop = None
+        guard_change_state(self)
+        on_reactor(reactor, self._start_heartbeat)
+
+    # ---- lifecycle callbacks (executor thread) ----------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self.settings = params.settings_from_node(self, [self.tier_name])
+        except SettingsError as exc:
+            for problem in exc.problems:
+                self.get_logger().error(f'configure: {problem}')
+            return FAILURE
+        try:
+            from ..graph.ros import RosGraph
+            from ..net.tier_process import TierRunner
+            self.graph = RosGraph(self, name=self.tier_name)
+            port = self.get_parameter('port').value
+            self.runner = on_reactor(self.reactor, TierRunner, self.settings,
+                                     self.tier_name, self.graph, self.reactor,
+                                     None if port < 0 else port)
+            self._status_handle = self.graph.subscribe(STATUS_TOPIC, self._on_status,
+                                                       'std_msgs/msg/String')
+        except Exception:
+            self.get_logger().error(f'configure failed:\n{_trace()}')
+            self.release()
+            return FAILURE
+        self.get_logger().info(f'{self.tier_name}: configured')
+        return SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            port = on_reactor(self.reactor, self.runner.listen)
+        except Exception as exc:  # CannotListenError: stay inactive and say why
+            tier = self.settings.tier(self.tier_name)
+            self.get_logger().error(f'{self.tier_name}: cannot listen on {tier.host}:'
+                                    f'{self.runner.port_wanted}: {exc}')
+            return FAILURE
+        url = self.runner.service.tier.public_url(port)
+        self.get_logger().info(f'{self.tier_name}: active on {url}')
+        print(f'READY tier={self.tier_name} url={url} port={port} pid={os.getpid()}',
+              flush=True)
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            on_reactor(self.reactor, self.runner.stop_listening, 1001,
+                       f'the {self.tier_name} tier is deactivating')
+        except Exception:
+            self.get_logger().error(f'deactivate failed:\n{_trace()}')
+            return FAILURE
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._released('cleanup')
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = self._released('shutdown')
+        self.reactor.callFromThread(self.reactor.callLater, 0.05, _stop, self.reactor)
+        return result
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.get_logger().error(f'{self.tier_name}: a transition failed from '
+                                f'{state.label}; releasing everything')
+        return self._released('error processing')
+
+    def _released(self, what: str) -> TransitionCallbackReturn:
+        try:
+            self.release()
+        except Exception:
+            self.get_logger().error(f'{what} failed:\n{_trace()}')
+            return FAILURE
+        return SUCCESS
+
+    def release(self) -> None:
+        """Drop the runner (closing clients) and the graph adapter; idempotent."""
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            on_reactor(self.reactor, runner.close)
+        if self._status_handle is not None:
+            self._status_handle.close()
+            self._status_handle = None
+        if self.graph is not None:
+            graph, self.graph = self.graph, None
+            graph.close()
+
+    # ---- graph and heartbeat --------------------------------------------------------
+    def _on_status(self, sample) -> None:
+        try:
+            doc = json.loads(sample.msg.get('data', ''))
+        except ValueError:
+            self.get_logger().warning('ignoring a status message that is not JSON')
+            return
+        self.reactor.callFromThread(self._set_status, doc)
+
+    def _set_status(self, doc: dict) -> None:
+        if self.runner is not None:
+            self.runner.status_doc = doc
+
+    def _start_heartbeat(self) -> None:
+        from twisted.internet.task import LoopingCall
+        self._beat_loop = LoopingCall(self._beat)
+        self._beat_loop.clock = self.reactor
+        self._beat_loop.start(1.0 / HEARTBEAT_HZ, now=True)
+
+    def _beat(self) -> None:
+        """On the reactor: one graph heartbeat (the same fields as the embedded tier's)."""
+        self.tick += 1
+        self._seq += 1
+        tier = (self.settings.tier(self.tier_name) if self.settings else None)
+        service = self.runner.service if self.runner is not None else None
+        port = service.port if service is not None and service.port else (
+            tier.port if tier else None)
+        beat = {'tier': self.tier_name, 'session': self.session, 'pid': os.getpid(),
+                'host': socket.gethostname(), 'tick': self.tick, 'seq': self._seq,
+                'state': self._current_label(), 'port': port, 'sent': time.time(),
+                'clients': len(service.clients) if service is not None else 0}
+        if tier is not None:
+            beat.update(url=tier.public_url(port), priority=tier.priority,
+                        capacity=tier.capacity,
+                        scope={'subscribe': list(tier.subscribe.patterns),
+                               'publish': list(tier.publish.patterns)})
+        msg = _string_type()(data=json.dumps(beat, separators=(',', ':')))
+        try:
+            self._heartbeat.publish(msg)
+        except Exception as exc:  # the context is shutting down
+            log.debug('heartbeat not published: %s', exc)
+
+    def _current_label(self) -> str:
+        try:
+            return self._state_machine.current_state[1]
+        except Exception:
+            return 'unknown'
+
+    def destroy_node(self) -> None:
+        if self._beat_loop is not None and self._beat_loop.running:
+            self._beat_loop.stop()
+        super().destroy_node()
+
+
+def _string_type():
+    from std_msgs.msg import String
+    return String
+
+
+def _trace() -> str:
+    import traceback
+    return traceback.format_exc()
+
+
+def _stop(reactor) -> None:
+    if reactor.running:
+        reactor.stop()
+
+
+def main(args: list[str] | None = None) -> int:
+    """``ros2 run websocket_redundancy tier_node --ros-args -r __node:=secondary``
+    (the node name is the tier's name; parameter ``tier`` overrides it)."""
+    return run(lambda reactor: TierNode(reactor, 'primary'), args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

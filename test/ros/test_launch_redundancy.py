@@ -1,0 +1,126 @@
+"""launch_testing: the whole system under ROS 2 (collected only where ROS 2 is installed).
+
+When redundancy.launch.py runs, every tier becomes active, the status service answers,
+a tier killed with SIGKILL is respawned by launch and brought back to active by the
+coordinator, and a roslibpy client reads the simulator's /gps/fix through a tier.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import time
+import unittest
+
+import launch
+import launch_testing
+import launch_testing.actions
+import launch_testing.asserts
+import pytest
+from launch.actions import IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+
+TIERS = ('primary', 'secondary', 'tertiary', 'emergency')
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAUNCH_FILE = os.path.join(HERE, '..', '..', 'launch', 'redundancy.launch.py')
+
+
+def _free_ports(count):
+    socks = [socket.socket() for _ in range(count)]
+    for s in socks:
+        s.bind(('127.0.0.1', 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+PORTS = dict(zip(TIERS, _free_ports(4), strict=True))
+
+
+@pytest.mark.launch_test
+def generate_test_description():
+    args = {f'{t}_port': str(p) for t, p in PORTS.items()}
+    args.update(source='sim', respawn_delay='1.0')
+    return launch.LaunchDescription([
+        IncludeLaunchDescription(PythonLaunchDescriptionSource(LAUNCH_FILE),
+                                 launch_arguments=args.items()),
+        launch_testing.actions.ReadyToTest(),
+    ])
+
+
+def _ready_pid(proc_output, tier, after=None):
+    """The pid in the newest ``READY tier=<tier>`` line (waiting up to 30 s)."""
+    pattern = re.compile(rf'READY tier={tier} .* pid=(\d+)')
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pids = [int(m.group(1)) for out in proc_output
+                for m in pattern.finditer(out.text.decode(errors='replace'))]
+        if pids and pids[-1] != after:
+            return pids[-1]
+        time.sleep(0.2)
+    raise AssertionError(f'no READY line from the {tier} tier within 30 s'
+                         + (f' after pid {after} was killed' if after else ''))
+
+
+def _status_via_service(timeout=15.0):
+    import rclpy
+    from std_srvs.srv import Trigger
+    rclpy.init()
+    node = rclpy.create_node('wr_launch_test_client')
+    try:
+        client = node.create_client(Trigger, '/websocket_redundancy/status')
+        assert client.wait_for_service(timeout_sec=timeout), 'no status service within 15 s'
+        future = client.call_async(Trigger.Request())
+        rclpy.spin_until_future_complete(node, future, timeout_sec=timeout)
+        assert future.done(), 'the status service did not answer within 15 s'
+        return future.result()
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+class TestRedundancy(unittest.TestCase):
+    def test_1_every_tier_becomes_active(self, proc_output):
+        for tier in TIERS:
+            _ready_pid(proc_output, tier)
+
+    def test_2_status_service_answers_with_every_tier(self):
+        deadline = time.monotonic() + 20
+        while True:
+            response = _status_via_service()
+            doc = json.loads(response.message) if response.success else {}
+            states = {t['name']: t['lifecycle'] for t in doc.get('tiers', [])}
+            if states and all(s == 'active' for s in states.values()):
+                break
+            self.assertLess(time.monotonic(), deadline, f'tiers not all active: {states}')
+            time.sleep(0.5)
+        self.assertEqual(set(states), set(TIERS))
+
+    def test_3_a_killed_tier_is_respawned_and_activated(self, proc_output):
+        old = _ready_pid(proc_output, 'primary')
+        os.kill(old, signal.SIGKILL)
+        new = _ready_pid(proc_output, 'primary', after=old)
+        self.assertNotEqual(old, new)
+
+    def test_4_roslibpy_reads_gps_through_a_tier(self):
+        import roslibpy
+        client = roslibpy.Ros(host='127.0.0.1', port=PORTS['secondary'])
+        client.run(timeout=10)
+        got = []
+        topic = roslibpy.Topic(client, '/gps/fix', 'sensor_msgs/msg/NavSatFix')
+        topic.subscribe(got.append)
+        deadline = time.monotonic() + 15
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.1)
+        topic.unsubscribe()
+        client.terminate()
+        self.assertTrue(got, 'no /gps/fix through the secondary tier within 15 s')
+        self.assertAlmostEqual(got[0]['latitude'], 38.406, delta=0.1)
+
+
+@launch_testing.post_shutdown_test()
+class TestShutdown(unittest.TestCase):
+    def test_every_process_exits_cleanly(self, proc_info):
+        launch_testing.asserts.assertExitCodes(
+            proc_info, allowable_exit_codes=[0, -signal.SIGKILL])
