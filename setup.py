@@ -53,6 +53,10 @@ setup(
     entry_points={
         'console_scripts': [
             'websocket-redundancy = websocket_redundancy.cli:main',
+            # ROS 2 nodes (ros2 run / ros2 launch); they need rclpy at run time only.
+            'tier_node = websocket_redundancy.ros.tier_node:main',
+            'coordinator_node = websocket_redundancy.ros.coordinator_node:main',
+            'sim_node = websocket_redundancy.ros.sim_node:main',
         ],
     },
 )
