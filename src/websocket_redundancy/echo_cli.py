@@ -20,7 +20,7 @@ SHORT = 160
 
 def default_urls(settings: Settings) -> list[str]:
     """The configured tiers' WebSocket URLs, most preferred first."""
-    return [tier.public_url() for tier in sorted(settings.tiers, key=lambda t: t.priority)]
+    return [tier.public_url(tls=settings.security.tls) for tier in sorted(settings.tiers, key=lambda t: t.priority)]
 
 
 def stamp() -> str:

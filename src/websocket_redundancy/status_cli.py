@@ -39,7 +39,7 @@ def base_url(url: str) -> str:
 
 
 def default_urls(settings: Settings) -> list[str]:
-    return [base_url(t.public_url()) for t in settings.tiers]
+    return [base_url(t.public_url(tls=settings.security.tls)) for t in settings.tiers]
 
 
 def _get(url: str, timeout: float) -> tuple[int | None, Any]:

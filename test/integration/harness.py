@@ -113,12 +113,18 @@ class RawWebSocket:
     """A minimal blocking WebSocket client, to send what real clients never would."""
 
     def __init__(self, port: int, path: str = '/', headers: dict[str, str] | None = None,
-                 timeout: float = 5.0, rcvbuf: int | None = None):
+                 timeout: float = 5.0, rcvbuf: int | None = None, tls: bool = False):
         self.sock = socket.socket()
         self.sock.settimeout(timeout)
         if rcvbuf:  # before connecting, so the TCP window stays small
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.connect(('127.0.0.1', port))
+        if tls:  # the test's self-signed certificate: encryption without verification
+            import ssl
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self.sock = context.wrap_socket(self.sock, server_hostname='127.0.0.1')
         key = base64.b64encode(os.urandom(16)).decode()
         extra = ''.join(f'{k}: {v}\r\n' for k, v in (headers or {}).items())
         self.sock.sendall((f'GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'

@@ -216,3 +216,9 @@ def test_a_resume_from_an_unknown_epoch_is_reported_as_a_gap(world):
     assert gap['op'] == 'resume_gap' and gap['reason'] == 'epoch changed'
     assert gap['available'] == {'epoch': pub.epoch, 'seq': 1}
     assert [f['seq'] for f in client.frames()] == [1]
+
+
+def test_a_tier_configured_for_any_free_port_can_be_built():
+    settings = settings_from_dict({'tiers': {'primary': {'port': 0, 'priority': 0}}})
+    tier = TierService(settings, 'primary', MemoryGraph(), ImmediateReactor())
+    assert tier.health()['url'] == 'ws://127.0.0.1:0'

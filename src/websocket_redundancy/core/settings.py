@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .scope import Scope, pattern_problem
+from .security import SecuritySettings, security_from_dict
 
 CONTROL_NAMESPACE = '/websocket_redundancy/**'
 HEARTBEAT_TOPIC = '/websocket_redundancy/heartbeat'
@@ -43,8 +44,9 @@ class TierSettings:
     def allows_subscribe(self, topic: str) -> bool:
         return topic.startswith('/websocket_redundancy/') or self.subscribe.allows(topic)
 
-    def public_url(self, port: int | None = None) -> str:
-        return self.url or f'ws://{self.host}:{self.port if port is None else port}'
+    def public_url(self, port: int | None = None, tls: bool = False) -> str:
+        scheme = 'wss' if tls else 'ws'
+        return self.url or f'{scheme}://{self.host}:{self.port if port is None else port}'
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Limits:
     heartbeat_hz: float = 10.0
     replay_items: int = 512
     replay_age_s: float = 10.0
+    handshake_timeout_s: float = 5.0  # a connection that has not finished its handshake
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Settings:
     roles: Mapping[str, str] = field(default_factory=dict)  # role -> token ('' = unset)
     limits: Limits = Limits()
     graph: GraphSettings = GraphSettings()
+    security: SecuritySettings = SecuritySettings()
 
     def tier(self, name: str) -> TierSettings:
         for tier in self.tiers:
@@ -211,7 +215,7 @@ def settings_from_dict(data: Mapping[str, Any] | None,
     data = dict(data or {})
     env = env or {}
     problems: list[str] = []
-    _check_keys('config', data, {'graph', 'auth', 'limits', 'tiers'}, problems)
+    _check_keys('config', data, {'graph', 'auth', 'limits', 'tiers', 'security'}, problems)
 
     auth = data.get('auth') or {}
     raw_roles = auth.get('roles', {role: '' for role in DEFAULT_ROLES}) if isinstance(auth, Mapping) else {}
@@ -243,9 +247,10 @@ def settings_from_dict(data: Mapping[str, Any] | None,
 
     limits = _dataclass_section(Limits, 'limits', data.get('limits'), problems)
     graph = _dataclass_section(GraphSettings, 'graph', data.get('graph'), problems)
+    security = security_from_dict(data.get('security'), problems)
     if graph.mode not in ('embedded', 'ros'):
         problems.append(f"graph.mode must be 'embedded' or 'ros', got {graph.mode!r}")
     if problems:
         raise SettingsError(problems)
     return Settings(tiers=tuple(sorted(tiers, key=lambda t: t.priority)), roles=roles,
-                    limits=limits, graph=graph)
+                    limits=limits, graph=graph, security=security)

@@ -1,23 +1,28 @@
 """The coordinator shell: graph and probe I/O and timers around the core models.
 
-``Coordinator.start()`` (the coordinator's *activate*) subscribes to every configured
-tier's graph heartbeat and transition events, opens one WebSocket probe per tier and
-arms the timers; ``stop()`` undoes all of it. Inputs become ``core.health`` events,
-the models decide, and their commands become graph service calls:
+``Coordinator.start()`` (the coordinator's *activate*) watches every endpoint's graph
+heartbeat and transition events (the configured tiers' from the start, any other as
+soon as its heartbeat appears on the graph: ``coordinator_watch``), opens one WebSocket
+probe per endpoint and arms the timers; ``stop()`` undoes all of it. Inputs become
+``core.health`` events, the models decide, and their commands become graph calls:
 
     graph heartbeat        -> Heartbeat (and ProcessStarted when its session is new
-                              after a restart, TransitionEvent when its state changes)
+                              after a restart, TransitionEvent when its state changes);
+                              a new endpoint joins the directory (``core.endpoints``)
     heartbeat topic gone   -> ProcessExited (its publisher's liveliness is gone)
     transition_event       -> TransitionEvent(goal_state)
     probe, every interval  -> ProbeResult(ok, latency)
-    GetState / ChangeState -> /<tier>/get_state, /<tier>/change_state with a timeout;
+    GetState / ChangeState -> /<node>/get_state, /<node>/change_state with a timeout;
                               a failure or timeout is a result the model sees
     Respawn                -> nothing to do here: in embedded mode the ``up``
                               supervisor restarts the process; recovery waits for the
                               new session (``respawn_timeout``) and then activates it
 
-A tier is *held* (``RecoveryModel.hold``) until its first heartbeat: the coordinator
-does not try to recover a tier that has not started yet.
+Models are keyed by endpoint id (the tier name for a configured endpoint). A
+configured tier is *held* (``RecoveryModel.hold``) until its first heartbeat: the
+coordinator does not try to recover a tier that has not started yet. A self-registered
+endpoint is not supervised here (nobody respawns it); it leaves the directory when it
+says so or when it has been DOWN and gone for ``forget_after``.
 
 Threading: graph callbacks and service futures complete on graph threads and cross
 with ``call_from_thread`` (``reactor.callFromThread``); everything else runs on the
@@ -33,17 +38,20 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.task import LoopingCall
 
+from ..core import endpoints as e
 from ..core import health as h
 from ..core import recovery as r
 from ..core.settings import STATUS_TOPIC, Settings
-from ..core.status import CoordinatorInfo, EventLog, build_status
+from ..core.status import CoordinatorInfo, EventLog, TierView, build_status
 from ..graph.port import Graph, GraphError
 from . import coordinator_views as views
+from .coordinator_inputs import EndpointInputs
+from .coordinator_watch import HeartbeatWatch
 
 log = logging.getLogger(__name__)
 STATUS_TYPE = 'std_msgs/msg/String'
@@ -55,6 +63,7 @@ class CoordinatorSettings:
     status_period: float = 0.5  # s between status publications (besides on change)
     diagnostics_period: float = 1.0
     presence_period: float = 0.1  # s between looks at the graph's live heartbeat topics
+    forget_after: float = 10.0  # s DOWN and gone before a self-registered endpoint is dropped
     health: h.HealthSettings = field(default_factory=h.HealthSettings)
     recovery: r.RecoverySettings = field(default_factory=r.RecoverySettings)
 
@@ -64,7 +73,7 @@ def _default_probe(clock, interval: float):
     return lambda tier, url: WebSocketProbe(clock, url, interval)
 
 
-class Coordinator:
+class Coordinator(EndpointInputs):
     def __init__(self, settings: Settings, graph: Graph, clock, *,
                  config: CoordinatorSettings | None = None,
                  call_from_thread: Callable[..., None] | None = None,
@@ -87,10 +96,13 @@ class Coordinator:
     def start(self) -> None:
         now, names = self._now(), tuple(self.names)
         self.health = h.HealthModel(self.config.health, names, now)
-        # Every tier is restarted by someone (``up``); Respawn means "wait for it".
+        # Every configured tier is restarted by someone (``up``); Respawn means "wait".
         self.recovery = r.RecoveryModel(self.config.recovery, supervised=names)
+        self.registry = e.Registry(names, self.config.forget_after)
         self.events = EventLog()
-        self.views = {t.name: views.configured_view(t) for t in self.settings.tiers}
+        self.views: dict[str, TierView] = {
+            t.name: views.configured_view(t) for t in self.settings.tiers}
+        self._node = {name: name for name in names}  # endpoint -> graph node name
         self._session: dict[str, str | None] = dict.fromkeys(names)
         self._state: dict[str, str | None] = dict.fromkeys(names)  # lifecycle last fed
         self._last_beat_state: dict[str, str] = {}
@@ -103,18 +115,13 @@ class Coordinator:
         for name in names:
             self.recovery.hold(name)
         self.running = True
-        self._handles = []
-        for name in names:
-            self._handles.append(self.graph.subscribe(
-                views.GRAPH_HEARTBEAT + name, self._from_graph(self._on_heartbeat, name),
-                'std_msgs/msg/String'))
-            self._handles.append(self.graph.subscribe(
-                f'/{name}/transition_event', self._from_graph(self._on_transition, name),
-                'lifecycle_msgs/msg/TransitionEvent'))
+        self._watch = HeartbeatWatch(self.graph, names,
+                                     self._from_graph(self._on_heartbeat),
+                                     self._from_graph(self._on_transition))
         self._status_pub = self.graph.advertise(STATUS_TOPIC, STATUS_TYPE)
         self._diag_pub = self.graph.advertise(views.DIAGNOSTICS_TOPIC, views.DIAGNOSTICS_TYPE)
-        self._handles.append(self.graph.serve(STATUS_TOPIC, 'std_srvs/srv/Trigger',
-                                              self._serve_status))
+        self._handles = [self.graph.serve(STATUS_TOPIC, 'std_srvs/srv/Trigger',
+                                          self._serve_status)]
         self._probes = {n: self._probe_factory(n, self.views[n].url) for n in names}
         c = self.config
         self._loops = [self._loop(self._probe_tick, c.probe_interval),
@@ -134,6 +141,7 @@ class Coordinator:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+        self._watch.close()
         for handle in self._handles:
             handle.close()
         for pub in (self._status_pub, self._diag_pub):
@@ -149,9 +157,9 @@ class Coordinator:
         return loop
 
     # ---- graph inputs (graph threads) ----------------------------------------------
-    def _from_graph(self, handler, name: str):
-        def on_sample(sample) -> None:
-            self._post(self._if_running, handler, name, sample.msg)
+    def _from_graph(self, handler):
+        def on_sample(node: str, sample) -> None:
+            self._post(self._if_running, handler, node, sample.msg)
         return on_sample
 
     def _if_running(self, fn, *args) -> None:
@@ -162,54 +170,11 @@ class Coordinator:
         text = self.status_json
         return {'success': bool(text), 'message': text or 'the coordinator is starting'}
 
-    # ---- inputs, on the loop ------------------------------------------------------
-    def _on_heartbeat(self, name: str, msg: dict) -> None:
-        beat = views.parse_heartbeat(name, msg)
-        if beat is None:
-            log.warning('coordinator: ignored a malformed heartbeat from %s', name)
-            return
-        known = self._session[name]
-        if self._exited[name] and beat.session == known and not self._present[name]:
-            return  # in flight before the exit was seen: not a sign of life
-        self.recovery.hold(name, False)
-        view = views.view_from_heartbeat(self.views[name], beat.raw)
-        if view.url != self.views[name].url:
-            self._replace_probe(name, view.url)
-        if replace(view, clients=0) != replace(self.views[name], clients=0):
-            self._changed = True  # the directory changed; client counts go at 2 Hz
-        self.views[name] = view
-        events: list[object] = []
-        if known is not None and (beat.session != known or self._exited[name]):
-            events.append(h.ProcessStarted(name, beat.pid or 0, beat.session))
-            self._state[name], self._exited[name] = None, False
-        self._session[name] = beat.session
-        previous, self._last_beat_state[name] = self._last_beat_state.get(name), beat.state
-        if beat.state and beat.state != self._state[name] and (
-                self._state[name] is None or previous == beat.state):
-            self._state[name] = beat.state
-            events.append(h.TransitionEvent(name, beat.state))
-        events.append(h.Heartbeat(name, beat.session, beat.tick, beat.seq))
-        self._feed(*events)
-
-    def _on_transition(self, name: str, msg: dict) -> None:
-        label = (msg.get('goal_state') or {}).get('label')
-        if isinstance(label, str) and label:
-            self._state[name] = label
-            self._feed(h.TransitionEvent(name, label))
-
-    def _presence_tick(self) -> None:
-        live = self.graph.topics()
-        for name in self.names:
-            present = views.GRAPH_HEARTBEAT + name in live
-            if self._present[name] and not present and not self._exited[name]:
-                self._exited[name] = True
-                self._feed(h.ProcessExited(name, None))
-            self._present[name] = present
-
     def _probe_tick(self) -> None:
-        for name, probe in self._probes.items():
+        for name, probe in list(self._probes.items()):
             ok, latency = probe.take()
-            self._feed(h.ProbeResult(name, ok, latency))
+            if name in self._probes:
+                self._feed(h.ProbeResult(name, ok, latency))
 
     def _replace_probe(self, name: str, url: str) -> None:
         old = self._probes.get(name)
@@ -237,6 +202,9 @@ class Coordinator:
 
     def _dispatch(self, event: object) -> None:
         now = self._now()
+        name = getattr(event, 'tier', None)
+        if name is not None and name not in self.views:
+            return  # an answer or an event about an endpoint that has left
         commands: list[object] = []
         if isinstance(event, (h.ProcessExited, h.ProcessStarted, h.TransitionEvent)):
             commands += self.recovery.handle(event, now)
@@ -253,12 +221,17 @@ class Coordinator:
             commands += follow
         if isinstance(event, _TimerFired):
             commands += self.recovery.tick(now)
+            for left in self.registry.expire(now, self.health.health):
+                self._remove(left.endpoint, left)
         for command in commands:
-            self._execute(command, now)
+            if getattr(command, 'tier', None) in self.views:
+                self._execute(command, now)
 
     def _arm(self) -> None:
-        deadlines = [d for d in (self.health.next_deadline(), self.recovery.next_deadline())
-                     if d is not None]
+        if not self.running:
+            return
+        deadlines = [d for d in (self.health.next_deadline(), self.recovery.next_deadline(),
+                                 self.registry.next_deadline()) if d is not None]
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -283,19 +256,18 @@ class Coordinator:
     # ---- commands ------------------------------------------------------------------
     def _execute(self, command: object, now: float) -> None:
         tier = getattr(command, 'tier', '')
+        node = self._node.get(tier, tier)
         if isinstance(command, r.GetState):
-            self._call(tier, f'/{tier}/get_state', 'lifecycle_msgs/srv/GetState', {},
+            self._call(tier, f'/{node}/get_state', 'lifecycle_msgs/srv/GetState', {},
                        lambda resp: r.GetStateResult(tier, views.state_label(resp)),
                        r.GetStateResult(tier, None))
         elif isinstance(command, r.ChangeState):
             label = command.transition_label
-            self._call(tier, f'/{tier}/change_state', 'lifecycle_msgs/srv/ChangeState',
+            self._call(tier, f'/{node}/change_state', 'lifecycle_msgs/srv/ChangeState',
                        {'transition': {'id': 0, 'label': label}},
                        lambda resp: r.ChangeStateResult(tier, label, resp.get('success') is True),
                        r.ChangeStateResult(tier, label, False))
-        elif isinstance(command, r.Respawn):
-            self._report(command, now)  # the supervisor restarts it; recovery waits
-        else:  # MarkFailed, RecoveryStarted, RecoveryFinished: records
+        else:  # Respawn (the supervisor restarts it; recovery waits), MarkFailed, records
             self._report(command, now)
         self._announced.discard(id(command))
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..core import endpoints as e
 from ..core import health as h
 from ..core import recovery as r
 from ..core.settings import TierSettings
@@ -31,23 +32,33 @@ class Beat:
     state: str
     pid: int | None
     raw: dict[str, Any]
+    endpoint: str = ''
+    leaving: bool = False
 
 
-def parse_heartbeat(tier: str, msg: dict[str, Any]) -> Beat | None:
-    """When a ``std_msgs/String`` heartbeat arrives: its fields, or None if malformed."""
+def parse_heartbeat(node: str, msg: dict[str, Any]) -> Beat | None:
+    """When a ``std_msgs/String`` heartbeat arrives on ``.../heartbeat/<node>``: its
+    fields, or None if malformed. A heartbeat without ``endpoint`` (an older tier) is
+    the endpoint named after its node; one whose endpoint is not ``node`` as a ROS name
+    is malformed."""
     try:
         beat = json.loads(msg.get('data', ''))
     except (ValueError, TypeError, AttributeError):
         return None
-    if not isinstance(beat, dict) or beat.get('tier', tier) != tier:
+    if not isinstance(beat, dict):
         return None
+    tier, endpoint = beat.get('tier', node), beat.get('endpoint', node)
     session, tick, seq = beat.get('session'), beat.get('tick'), beat.get('seq', 0)
     if not isinstance(session, str) or not _is_int(tick) or not _is_int(seq):
         return None
+    if not (isinstance(tier, str) and tier and isinstance(endpoint, str) and endpoint
+            and e.node_name(endpoint) == node):
+        return None
     state = beat.get('state')
+    state = state if isinstance(state, str) else ''
     pid = beat.get('pid')
-    return Beat(tier, session, tick, seq, state if isinstance(state, str) else '',
-                pid if _is_int(pid) else None, beat)
+    return Beat(tier, session, tick, seq, state, pid if _is_int(pid) else None, beat,
+                endpoint, beat.get('leaving') is True or state == 'finalized')
 
 
 def _is_int(value: object) -> bool:
@@ -57,7 +68,8 @@ def _is_int(value: object) -> bool:
 def configured_view(tier: TierSettings) -> TierView:
     """Before a tier's first heartbeat: what the configuration says about it."""
     return TierView(tier.name, tier.priority, tier.public_url(), tier.capacity,
-                    tuple(tier.subscribe.patterns), tuple(tier.publish.patterns))
+                    tuple(tier.subscribe.patterns), tuple(tier.publish.patterns),
+                    endpoint=tier.name)
 
 
 def view_from_heartbeat(view: TierView, beat: dict[str, Any]) -> TierView:
@@ -66,6 +78,9 @@ def view_from_heartbeat(view: TierView, beat: dict[str, Any]) -> TierView:
     url = beat.get('url')
     if isinstance(url, str) and url.startswith(('ws://', 'wss://')):
         changes['url'] = url
+    host = beat.get('host')
+    if isinstance(host, str):
+        changes['host'] = host
     for key in ('priority', 'capacity', 'clients'):
         if _is_int(beat.get(key)) and beat[key] >= 0:
             changes[key] = beat[key]
@@ -97,7 +112,7 @@ def diagnostics_message(doc: dict[str, Any], wall: float) -> dict[str, Any]:
                   'probe_latency_ms': '' if latency is None or not math.isfinite(latency)
                   else f'{latency:.2f}'}
         statuses.append({
-            'level': level, 'name': f"websocket_redundancy: {row['name']}",
+            'level': level, 'name': f"websocket_redundancy: {row['endpoint']}",
             'message': f"{health}, lifecycle {row['lifecycle']}",
             'hardware_id': row['url'],
             'values': [{'key': k, 'value': str(v)} for k, v in values.items()],
@@ -125,6 +140,11 @@ def progress_line(item: object, follow: Iterable[object] = ()) -> str:
         if item.ok:
             return f'coordinator: {item.tier} recovered in {item.duration_s:.2f} s'
         return f'coordinator: {item.tier} recovery failed after {item.duration_s:.2f} s: {item.detail}'
+    if isinstance(item, e.Joined):
+        return f'coordinator: {item.endpoint} joined the directory ({item.tier} replica)'
+    if isinstance(item, e.Left):
+        how = 'left' if item.reason == 'left' else 'DOWN and gone from the graph; removed'
+        return f'coordinator: {item.endpoint} {how}'
     if isinstance(item, r.MarkFailed):
         return f'coordinator: {item.tier} FAILED ({item.reason}); circuit open'
     return ''

@@ -21,6 +21,7 @@ from ..core import commands as cmd
 from ..core.fanout import Hub
 from ..core.ringbuffer import ReplayBuffer
 from ..core.rosbridge import Session, role_for_token
+from ..core.security import origin_allowed
 from ..core.settings import HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
 from .heartbeat import heartbeat_message
@@ -68,17 +69,26 @@ class TierService:
         self._publisher_users: dict[str, set[TierProtocol]] = {}
         self._heartbeat_seq = 0
         self.port: int | None = None
-        self.factory = WebSocketServerFactory(self.tier.public_url())
+        self.tls = settings.security.tls
+        # Autobahn refuses port 0 in its URL; the URL only names the server, so a tier
+        # configured for "any free port" is named without one.
+        url = self.tier.public_url(tls=self.tls) if self.tier.port else None
+        self.factory = WebSocketServerFactory(url)
         self.factory.protocol = TierProtocol
         self.factory.service = self
         self.factory.setProtocolOptions(
             maxMessagePayloadSize=2 * self.limits.max_frame_bytes,
             maxFramePayloadSize=2 * self.limits.max_frame_bytes,
             autoPingInterval=5.0, autoPingTimeout=10.0,
-            openHandshakeTimeout=10.0, closeHandshakeTimeout=2.0,
+            openHandshakeTimeout=self.limits.handshake_timeout_s, closeHandshakeTimeout=2.0,
         )
 
     # ---- clients ------------------------------------------------------------------
+    def origin_allowed(self, origin: str | None, host: str | None) -> bool:
+        security = self.settings.security
+        return origin_allowed(origin, host, security.allowed_origins,
+                              [t.public_url(tls=security.tls) for t in self.settings.tiers])
+
     def admit(self, proto: TierProtocol, token: str | None, probe: bool = False) -> str:
         """'' when the client may stay, else why not (the shell closes with 1013).
 
@@ -276,7 +286,7 @@ class TierService:
             'clients': len(self.clients) - len(self.probes), 'probes': len(self.probes),
             'capacity': self.tier.capacity,
             'session': self.session_id, 'uptime_s': round(self.clock() - self.started, 3),
-            'port': self.port, 'url': self.tier.public_url(self.port),
+            'port': self.port, 'url': self.tier.public_url(self.port, self.tls),
             'priority': self.tier.priority,
             'scope': {'subscribe': list(self.tier.subscribe.patterns),
                       'publish': list(self.tier.publish.patterns)},

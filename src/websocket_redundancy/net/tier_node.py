@@ -1,9 +1,11 @@
 """A tier as a managed lifecycle node on the embedded graph.
 
 The core ``LifecycleMachine`` is the authority; this shell serves
-``/<tier>/get_state``, ``/<tier>/change_state`` and
-``/<tier>/get_available_transitions`` with ``lifecycle_msgs`` semantics, publishes
-``/<tier>/transition_event``, and calls the transition callbacks:
+``/<node>/get_state``, ``/<node>/change_state`` and
+``/<node>/get_available_transitions`` with ``lifecycle_msgs`` semantics, publishes
+``/<node>/transition_event``, and calls the transition callbacks. ``<node>`` is the
+endpoint id as a ROS name (``core.endpoints``): the tier's name for its configured
+endpoint, ``primary_relay_9090`` for a replica ``primary@relay:9090``.
 
     configure   build the tier (TierService, HTTP site); nothing listens yet
     activate    listen on the port (WebSocket + HTTP)
@@ -13,8 +15,11 @@ The core ``LifecycleMachine`` is the authority; this shell serves
 
 An invalid request is answered ``success=False`` with the reason logged; it never
 raises into the graph. In every state the node publishes the graph heartbeat
-``/websocket_redundancy/heartbeat/<tier>`` (20 Hz, with the event-loop tick counter)
-that the coordinator watches and that carries the tier's directory entry.
+``/websocket_redundancy/heartbeat/<node>`` (20 Hz, with the event-loop tick counter)
+that the coordinator watches and that carries the endpoint's directory entry (tier,
+endpoint, url, scope, load...): a tier started anywhere on the graph registers itself
+with it. Its last heartbeat, on shutdown or when the process stops, says
+``leaving: true``, so the coordinator drops a replica at once.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from collections.abc import Callable
 from twisted.internet import threads
 from twisted.internet.task import LoopingCall
 
+from ..core.endpoints import default_endpoint, node_name
 from ..core.lifecycle import LifecycleError, LifecycleMachine, State
 from ..core.settings import STATUS_TOPIC, Settings
 from ..graph.port import Graph, GraphError
@@ -44,7 +50,8 @@ def _state_msg(state: State) -> dict:
 
 class TierNode:
     def __init__(self, settings: Settings, tier_name: str, graph: Graph, reactor,
-                 port: int | None = None, on_ready: Callable[[int], None] | None = None):
+                 port: int | None = None, on_ready: Callable[[int], None] | None = None,
+                 endpoint: str | None = None):
         self.settings = settings
         self.tier = settings.tier(tier_name)
         self.graph = graph
@@ -57,7 +64,11 @@ class TierNode:
         self.session = os.urandom(6).hex()
         self.tick = 0
         self._seq = 0
-        name = '/' + tier_name
+        self.endpoint = endpoint or default_endpoint(
+            tier_name, self.tier.port, port, self.tier.host, socket.gethostname())
+        self.node = node_name(self.endpoint)
+        self.leaving = False
+        name = '/' + self.node
         self._handles = [
             graph.serve(name + '/get_state', 'lifecycle_msgs/srv/GetState',
                         lambda req: {'current_state': _state_msg(self.machine.state)}),
@@ -69,7 +80,7 @@ class TierNode:
         ]
         self._events = graph.advertise(name + '/transition_event',
                                        'lifecycle_msgs/msg/TransitionEvent')
-        self._heartbeat = graph.advertise(GRAPH_HEARTBEAT + tier_name, 'std_msgs/msg/String')
+        self._heartbeat = graph.advertise(GRAPH_HEARTBEAT + self.node, 'std_msgs/msg/String')
         self._loop = LoopingCall(self._beat)
         self._loop.clock = reactor
         self._loop.start(1.0 / HEARTBEAT_HZ, now=True)
@@ -135,6 +146,7 @@ class TierNode:
 
     def _on_shutdown(self) -> str:
         self._release()
+        self.leaving = True
         return ''
 
     def _release(self) -> None:
@@ -180,10 +192,12 @@ class TierNode:
         service = self.runner.service if self.runner is not None else None
         port = service.port if service is not None and service.port else self.port_wanted
         beat = {
-            'tier': self.tier.name, 'session': self.session, 'pid': os.getpid(),
+            'tier': self.tier.name, 'endpoint': self.endpoint, 'node': self.node,
+            'session': self.session, 'pid': os.getpid(),
             'host': socket.gethostname(), 'tick': self.tick, 'seq': self._seq,
             'state': self.machine.state.label,
-            'url': self.tier.public_url(port or self.tier.port), 'port': port,
+            'url': self.tier.public_url(port or self.tier.port, self.settings.security.tls),
+            'port': port,
             'priority': self.tier.priority,
             'clients': len(service.clients) - len(service.probes) if service is not None else 0,
             'capacity': self.tier.capacity,
@@ -191,15 +205,20 @@ class TierNode:
                       'publish': list(self.tier.publish.patterns)},
             'sent': time.time(),
         }
+        if self.leaving:
+            beat['leaving'] = True
         try:
             self._heartbeat.publish({'data': json.dumps(beat, separators=(',', ':'))})
         except GraphError as exc:
             log.warning('%s: heartbeat not published: %s', self.tier.name, exc)
 
     def close(self) -> None:
+        """Release everything; the last heartbeat says ``leaving`` (a graceful exit)."""
         if self._loop.running:
             self._loop.stop()
         self._release()
+        self.leaving = True
+        self._beat()
         for handle in self._handles:
             handle.close()
         self._events.close()

@@ -31,7 +31,10 @@ class TierRunner:
         self.reactor = reactor or default_reactor
         self.service = TierService(settings, tier_name, graph, self.reactor)
         self.port_wanted = self.service.tier.port if port is None else port
-        self.site = Site(TierRoot(self.service, status_source or (lambda: None)))
+        # Site.timeout drops connections idle that long before (or without) an upgrade,
+        # e.g. half-open handshakes; after the upgrade Autobahn owns the connection.
+        self.site = Site(TierRoot(self.service, status_source or (lambda: None)),
+                         timeout=self.service.limits.handshake_timeout_s)
         self.site.noisy = False
         self._listening = None
         self._beat = LoopingCall(self.service.beat)
@@ -41,8 +44,15 @@ class TierRunner:
 
     def listen(self) -> int:
         tier = self.service.tier
-        self._listening = self.reactor.listenTCP(self.port_wanted, self.site,
-                                                 interface=tier.host)
+        security = self.service.settings.security
+        if security.tls:
+            from twisted.internet.ssl import DefaultOpenSSLContextFactory
+            context = DefaultOpenSSLContextFactory(security.tls_key, security.tls_cert)
+            self._listening = self.reactor.listenSSL(self.port_wanted, self.site, context,
+                                                     interface=tier.host)
+        else:
+            self._listening = self.reactor.listenTCP(self.port_wanted, self.site,
+                                                     interface=tier.host)
         self.service.port = self._listening.getHost().port
         self.port_wanted = self.service.port  # a re-listen keeps the same port
         self.service.state = 'active'
@@ -69,7 +79,7 @@ class TierRunner:
 
 
 def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None = None,
-             autostart: bool = True) -> int:
+             autostart: bool = True, endpoint: str | None = None) -> int:
     """Serve ``tier_name`` until SIGINT/SIGTERM or lifecycle shutdown; the exit code.
 
     With ``autostart`` the tier configures and activates itself; without, it waits
@@ -78,10 +88,12 @@ def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None 
     from .tier_node import TierNode
 
     def ready(bound: int) -> None:
-        print(f'READY tier={tier_name} url={node.tier.public_url(bound)} port={bound} '
+        url = node.tier.public_url(bound, settings.security.tls)
+        print(f'READY tier={tier_name} url={url} port={bound} '
               f'pid={os.getpid()}', flush=True)
 
-    node = TierNode(settings, tier_name, graph, default_reactor, port=port, on_ready=ready)
+    node = TierNode(settings, tier_name, graph, default_reactor, port=port, on_ready=ready,
+                    endpoint=endpoint)
     exit_code = [0]
 
     def start() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from autobahn.twisted.websocket import WebSocketServerProtocol
+from autobahn.websocket.types import ConnectionDeny
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
@@ -33,11 +34,17 @@ class TierProtocol(WebSocketServerProtocol):
 
     def onConnect(self, request):
         self.peer = request.peer
+        service = self.factory.service
+        origin = request.headers.get('origin')
+        if not service.origin_allowed(origin, request.headers.get('host')):
+            service.refused['origin'] += 1
+            log.warning('%s: refused a browser connection from origin %s (add it to '
+                        'security.allowed_origins to allow it)', service.tier.name, origin)
+            raise ConnectionDeny(403, f'origin {origin} is not allowed')
         self._token = token_from_request(request.headers, request.params)
         self._probe = request.headers.get('x-websocket-redundancy-probe') == '1'
         self._refusal = ''
         self._paused = False
-        service = self.factory.service
         self.queue = SendQueue(service.limits.send_queue_frames,
                                service.limits.control_queue_frames)
         return None
