@@ -1,8 +1,12 @@
 """Origins and TLS settings: who may connect from where."""
 import pytest
 
-from websocket_redundancy.core.security import (SecuritySettings, origin_allowed, origin_of,
-                                                security_from_dict)
+from websocket_redundancy.core.security import (
+    SecuritySettings,
+    origin_allowed,
+    origin_of,
+    security_from_dict,
+)
 from websocket_redundancy.core.settings import SettingsError, settings_from_dict
 
 DEFAULT = SecuritySettings().allowed_origins
