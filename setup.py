@@ -42,6 +42,7 @@ setup(
             'hypothesis>=6.80',
             'jsonschema>=4.17',
             'ruff>=0.5',
+            'playwright>=1.40',  # drives the system Chromium in test/browser
         ],
     },
     tests_require=['pytest'],

@@ -18,6 +18,7 @@ export * from './failover-policy.js';
 export { DeliveryFilter } from './failover-dedup.js';
 
 const monotonic = () => performance.now() / 1000;
+export const STATUS_SERVICE = '/websocket_redundancy/status';
 
 /** The bootstrap list for this page: `?tiers=ws://a,ws://b` if given, else the tiers on
  * the page's host with ports from the page's own /health (its priority), else 4 ports
@@ -296,16 +297,22 @@ export class FailoverClient {
     this.dirTimer = setTimeout(() => this.readDirectory(), this.directoryIntervalS * 1000);
   }
 
-  /** Tier infos from `GET /status` on the active tier's origin (the page's first), else
-   * from each tier's `GET /health`; a tier whose answer cannot be read (another origin
-   * without CORS) is probed for reachability only. */
+  /** Tier infos from the status document: `GET /status` on the active tier's origin, or,
+   * when that origin is not this page's (no CORS), the `/websocket_redundancy/status`
+   * service over the active connection; without a coordinator, from each tier's
+   * `GET /health` (a tier whose answer cannot be read is probed for reachability). */
   async fetchDirectory() {
     const origin = this.machine.active ? httpOrigin(this.machine.active) : globalThis.location?.origin;
     const status = origin ? await this.getJson(`${origin}/status`) : null;
-    if (status?.ok && Array.isArray(status.body?.tiers)) {
-      const tiers = tiersFromStatus(status.body).map((t) => tierInfo({ ...t, url: reachableUrl(t.url, this.pageHost) }));
-      Object.assign(this.directory, { source: 'status', status: status.body, tiers,
-        fetchedFrom: origin });
+    let doc = status?.ok && Array.isArray(status.body?.tiers) ? status.body : null;
+    let via = `GET ${origin}/status`;
+    if (!doc && this.machine.active && status?.status !== 503) {
+      doc = await this.statusOverWebSocket();
+      via = `${STATUS_SERVICE} via ${this.activeTier?.name || this.machine.active}`;
+    }
+    if (doc) {
+      const tiers = tiersFromStatus(doc).map((t) => tierInfo({ ...t, url: reachableUrl(t.url, this.pageHost) }));
+      Object.assign(this.directory, { source: 'status', status: doc, tiers, via });
       return tiers;
     }
     const urls = [...new Set([...this.urls, ...this.machine.tiers.keys()])];
@@ -317,7 +324,7 @@ export class FailoverClient {
     const partial = rows.some((r) => !r.readable && r.tier.health !== 'DOWN');
     const tiers = rows.map((r) => (partial && r.tier.health === 'UP'
       ? tierInfo({ ...r.tier, health: 'UNKNOWN' }) : r.tier));
-    Object.assign(this.directory, { source: 'health', status: null, tiers });
+    Object.assign(this.directory, { source: 'health', status: null, tiers, via: 'GET /health' });
     return tiers;
   }
 
@@ -340,6 +347,20 @@ export class FailoverClient {
     this.directory.probes.set(url, { ...row, latencyMs: row.tier.health === 'DOWN' ? null : latencyMs,
       at: Date.now() });
     return row;
+  }
+
+  async statusOverWebSocket(timeoutMs = 1000) {
+    let timer;
+    const expired = new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); });
+    const answer = await Promise.race([this.callService(STATUS_SERVICE, {}), expired]);
+    clearTimeout(timer);
+    if (!answer?.result || !answer.values?.success) return null;
+    try {
+      const doc = JSON.parse(answer.values.message);
+      return Array.isArray(doc?.tiers) ? doc : null;
+    } catch {
+      return null;
+    }
   }
 
   async getJson(href) {
