@@ -178,3 +178,17 @@ def test_when_the_connection_closes_everything_is_released():
 ])
 def test_normalize_type(raw, kind, expected):
     assert normalize_type(raw, kind) == expected
+
+
+def test_services_beyond_the_control_namespace_need_a_role():
+    open_settings = settings_from_dict({'auth': {'roles': {'team': 'T'}},
+                                        'tiers': {'primary': {'services': ['**']}}})
+    tier = open_settings.tier('primary')
+    anonymous = Session(tier, open_settings.limits, open_settings.roles)
+    refused, reply = send(anonymous, {'op': 'call_service', 'service': '/rover/reboot', 'id': 1})
+    assert refused.kind == 'auth' and reply.frame['result'] is False
+    team = Session(tier, open_settings.limits, open_settings.roles, role='team')
+    assert send(team, {'op': 'call_service', 'service': '/rover/reboot'}) == [
+        CallService(None, '/rover/reboot', None, {})]
+    assert send(anonymous, {'op': 'call_service', 'service': '/websocket_redundancy/status'}) \
+        == [CallService(None, '/websocket_redundancy/status', None, {})]

@@ -267,6 +267,12 @@ class Session:
             return self._service_error(frame, service, f'{service} is outside the '
                                        f"{self.tier.name} tier's service scope "
                                        f'({self.tier.services})', 'scope')
+        if not service.startswith('/websocket_redundancy/') and \
+                self.role not in self.tier.publish_roles:
+            who = f'role {self.role!r}' if self.role else 'an unauthenticated client'
+            return self._service_error(frame, service, f'{who} may not call {service} (allowed '
+                                       f'roles: {", ".join(self.tier.publish_roles) or "none"})',
+                                       'auth')
         type_name = normalize_type(frame['type'], 'srv') if isinstance(frame.get('type'), str) else None
         return [CallService(frame.get('id'), service, type_name, args)]
 
