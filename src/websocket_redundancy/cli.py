@@ -65,10 +65,19 @@ def _wait_for_signal() -> None:
 
 
 def cmd_tier(settings: Settings, args) -> int:
+    from dataclasses import replace
+
+    from .core.endpoints import node_name
     from .net.tier_process import run_tier
-    settings.tier(args.name)  # an unknown name fails before the graph opens
-    return run_tier(settings, args.name, open_graph(settings, args, args.name), port=args.port,
-                    autostart=args.autostart)
+    tier = settings.tier(args.name)  # an unknown name fails before the graph opens
+    if args.host or args.url:
+        if args.url and not args.url.startswith(('ws://', 'wss://')):
+            raise SettingsError([f'--url {args.url} must start with ws:// or wss://'])
+        settings = settings.with_tier(replace(tier, host=args.host or tier.host,
+                                              url=args.url or tier.url))
+    name = node_name(args.endpoint) if args.endpoint else args.name
+    return run_tier(settings, args.name, open_graph(settings, args, name), port=args.port,
+                    autostart=args.autostart, endpoint=args.endpoint)
 
 
 def cmd_sim(settings: Settings, args) -> int:
@@ -119,9 +128,18 @@ def cmd_up(settings: Settings, args) -> int:
 
 
 def cmd_coordinator(settings: Settings, args) -> int:
+    from dataclasses import replace
+
+    from .net.coordinator import CoordinatorSettings
     from .net.coordinator_process import run_coordinator
+    config = CoordinatorSettings()
+    if args.forget_after is not None:
+        if args.forget_after <= 0:
+            raise SettingsError([f'--forget-after must be a positive number of seconds, '
+                                 f'got {args.forget_after}'])
+        config = replace(config, forget_after=args.forget_after)
     return run_coordinator(settings, open_graph(settings, args, 'coordinator'),
-                           autostart=args.autostart)
+                           autostart=args.autostart, config=config)
 
 
 def cmd_status(settings: Settings, args) -> int:
@@ -173,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument('--no-autostart', dest='autostart', action='store_false',
                       help='start unconfigured and wait for the coordinator to configure and '
                       'activate this tier (as a ROS 2 lifecycle node does)')
+    tier.add_argument('--endpoint', metavar='NAME',
+                      help='endpoint id in the directory (default: the tier name on its '
+                      'configured port, else TIER@HOST:PORT); a replica registers itself')
+    tier.add_argument('--host', help='interface to listen on (default: tiers.NAME.host)')
+    tier.add_argument('--url', help='URL announced to clients (default: ws://HOST:PORT)')
     _graph_flags(tier)
     tier.set_defaults(func=cmd_tier)
 
@@ -193,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     coord = sub.add_parser('coordinator', help='watch the tiers and bring failed ones back')
     coord.add_argument('--no-autostart', dest='autostart', action='store_false',
                        help='start unconfigured and wait for a change_state call')
+    coord.add_argument('--forget-after', type=float, metavar='S',
+                       help='drop a self-registered endpoint that has been DOWN and gone '
+                       'from the graph this long (default 10 s)')
     _graph_flags(coord)
     coord.set_defaults(func=cmd_coordinator)
 

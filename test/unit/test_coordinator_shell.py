@@ -165,7 +165,7 @@ def test_healthy_tiers_are_up_and_status_is_published(validator):
     assert [(t['name'], t['health'], t['lifecycle'], t['clients']) for t in doc['tiers']] == [
         ('primary', 'UP', 'active', 3), ('secondary', 'UP', 'active', 3)]
     assert doc['tiers'][0]['probe_latency_ms'] == 4.0
-    assert 2 <= len(w.statuses) <= 8 and w.statuses[-1]['version'] == 1  # on change + 2 Hz
+    assert 2 <= len(w.statuses) <= 8 and w.statuses[-1]['version'] == 2  # on change + 2 Hz
     validator.validate(w.statuses[-1])
     assert w.lines == ['coordinator: primary UP (3 good observations in a row)',
                        'coordinator: secondary UP (3 good observations in a row)']

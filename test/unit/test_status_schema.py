@@ -81,7 +81,8 @@ def test_built_document_matches_schema(validator):
     assert secondary['probe_latency_ms'] == 12.3
     assert secondary['load'] == 0.05
     assert emergency == {
-        'name': 'emergency', 'priority': 3, 'url': 'ws://127.0.0.1:8083', 'health': 'UNKNOWN',
+        'name': 'emergency', 'endpoint': 'emergency', 'host': '', 'priority': 3,
+        'url': 'ws://127.0.0.1:8083', 'health': 'UNKNOWN',
         'lifecycle': 'unknown', 'clients': 0, 'capacity': 0, 'load': 0.0,
         'scope': {'subscribe': ['/emergency_stop'], 'publish': []}, 'restarts': 0,
         'last_change': None, 'probe_latency_ms': None, 'circuit': 'closed'}
@@ -106,7 +107,7 @@ def test_event_log_keeps_the_last_fifty(validator):
 
 
 @pytest.mark.parametrize(('mutate', 'path'), [
-    (lambda d: d.update(version=2), 'version'),
+    (lambda d: d.update(version=1), 'version'),
     (lambda d: d['tiers'][0].update(health='up'), 'health'),
     (lambda d: d['tiers'][0].update(extra=1), 'extra'),
     (lambda d: d['tiers'][0].pop('circuit'), 'circuit'),
@@ -132,9 +133,9 @@ def test_render_table_aligns_columns():
                        health=health, recovery=recovery, events=log)
     text = render_table(doc)
     lines = text.splitlines()
-    assert lines[0] == 'coordinator c0ffee (embedded) on rover-base, up 100 s, status v1'
+    assert lines[0] == 'coordinator c0ffee (embedded) on rover-base, up 100 s, status v2'
     header, rows = lines[1], lines[2:5]
-    assert header.split() == ['TIER', 'PRI', 'HEALTH', 'LIFECYCLE', 'CLIENTS', 'LOAD',
+    assert header.split() == ['ENDPOINT', 'PRI', 'HEALTH', 'LIFECYCLE', 'CLIENTS', 'LOAD',
                               'CIRCUIT', 'RESTARTS', 'PROBE', 'URL']
     for row in rows:
         assert row.index('ws://') == header.index('URL')

@@ -164,6 +164,10 @@ class HealthModel:
     def tiers(self) -> list[str]:
         return list(self._tiers)
 
+    def forget(self, tier: str) -> None:
+        """When an endpoint leaves the directory, drop everything known about it."""
+        self._tiers.pop(tier, None)
+
     def snapshot(self, tier: str) -> dict[str, object]:
         """When status is built: health, lifecycle label, last change, probe latency."""
         t = self._tiers[tier]

@@ -178,6 +178,10 @@ class RecoveryModel:
         return min((t.deadline for t in self._tiers.values() if t.deadline is not None),
                    default=None)
 
+    def forget(self, tier: str) -> None:
+        """When an endpoint leaves the directory, drop its machine (no more commands)."""
+        self._tiers.pop(tier, None)
+
     def hold(self, tier: str, held: bool = True) -> None:
         """When an operator holds a tier (maintenance), new incidents are not acted on."""
         self._tier(tier).held = held

@@ -1,7 +1,9 @@
 """The versioned status document (plain, JSON-serialisable dict) and its terminal table.
 
 The same document is served everywhere (topic, service, ``GET /status``, the CLI, the
-dashboard); ``schema/status.schema.json`` describes it exactly. Models keep monotonic
+dashboard); ``schema/status.schema.json`` describes it exactly. Version 2: each row of
+``tiers`` is an *endpoint* (one running tier process); several rows may share a tier
+``name`` (replicas), ``endpoint`` is unique, and events name the endpoint. Models keep monotonic
 times; ``build_status`` turns them into wall times with the two clocks passed in.
 """
 
@@ -13,27 +15,35 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .endpoints import Joined, Left
 from .health import HealthChanged, HealthModel, SessionChanged
 from .recovery import MarkFailed, RecoveryFinished, RecoveryModel, RecoveryStarted, Respawn
 
 __all__ = ['STATUS_VERSION', 'CoordinatorInfo', 'EventLog', 'TierView', 'build_status',
            'render_table']
 
-STATUS_VERSION = 1
+STATUS_VERSION = 2
 EVENTS_KEPT = 50
 
 
 @dataclass(frozen=True)
 class TierView:
-    """What the shell knows of a tier beyond health: configuration and client count."""
+    """What the shell knows of an endpoint beyond health: configuration and client count."""
 
-    name: str
+    name: str  # the tier it serves
     priority: int
     url: str
     capacity: int
     subscribe: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()
     clients: int = 0
+    endpoint: str = ''  # unique id; '' means the tier's own (configured) endpoint
+    host: str = ''
+
+    @property
+    def key(self) -> str:
+        """The id the models know this endpoint by."""
+        return self.endpoint or self.name
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,12 @@ def _event_entry(item: object) -> dict[str, Any] | None:
     if isinstance(item, MarkFailed):
         return {'tier': item.tier, 'kind': 'failed', 'detail': item.reason,
                 'duration_s': None}
+    if isinstance(item, Joined):
+        return {'tier': item.endpoint, 'kind': 'joined',
+                'detail': f'a {item.tier} endpoint registered itself', 'duration_s': None}
+    if isinstance(item, Left):
+        detail = 'left gracefully' if item.reason == 'left' else 'DOWN and gone from the graph'
+        return {'tier': item.endpoint, 'kind': 'left', 'detail': detail, 'duration_s': None}
     return None
 
 
@@ -91,12 +107,14 @@ def build_status(*, generated_at: float, now: float, coordinator: CoordinatorInf
 
     known = set(health.tiers())
     rows = []
-    for view in sorted(tiers, key=lambda v: (v.priority, v.name)):
-        h = health.snapshot(view.name) if view.name in known else {}
-        r = recovery.snapshot(view.name)
+    for view in sorted(tiers, key=lambda v: (v.priority, v.name, v.key)):
+        h = health.snapshot(view.key) if view.key in known else {}
+        r = recovery.snapshot(view.key)
         latency = h.get('probe_latency_s')
         rows.append({
             'name': view.name,
+            'endpoint': view.key,
+            'host': view.host,
             'priority': view.priority,
             'url': view.url,
             'health': h.get('health', 'UNKNOWN'),
@@ -125,7 +143,7 @@ def build_status(*, generated_at: float, now: float, coordinator: CoordinatorInf
     }
 
 
-_COLUMNS = [('TIER', 'name'), ('PRI', 'priority'), ('HEALTH', 'health'),
+_COLUMNS = [('ENDPOINT', 'endpoint'), ('PRI', 'priority'), ('HEALTH', 'health'),
             ('LIFECYCLE', 'lifecycle'), ('CLIENTS', 'clients'), ('LOAD', 'load'),
             ('CIRCUIT', 'circuit'), ('RESTARTS', 'restarts'), ('PROBE', 'probe_latency_ms'),
             ('URL', 'url')]

@@ -41,7 +41,8 @@ def plan_children(settings: Settings, args, env: dict[str, str]) -> list[ChildSp
         # Under a coordinator a tier starts unconfigured, as a ROS 2 lifecycle node does,
         # and is configured and activated by it (after a crash and respawn, too).
         autostart = [] if not coordinated else ['--no-autostart']
-        pieces.append((name, ['tier', name, '--port', str(port), *autostart]))
+        pieces.append((name, ['tier', name, '--port', str(port), '--endpoint', name,
+                              *autostart]))
 
     graph_base = settings.graph.base_port if args.graph_base_port is None else args.graph_base_port
     endpoints = [f'tcp/127.0.0.1:{graph_base + i}' for i in range(len(pieces))]
