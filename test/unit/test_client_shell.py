@@ -159,7 +159,7 @@ def test_directory_is_polled_on_the_active_tier_and_names_tiers():
         asked.append(url)
         return succeed(docs.pop(0) if docs else None)
 
-    h = Harness(fetch=fetch, poll=1.0)
+    h = Harness(fetch=fetch, poll=1.0, directory_wait_s=0)
     p, s = h.running()
     h.beat(2.0, p, s)
     assert asked == ['http://127.0.0.1:8080/status'] * 2
@@ -169,10 +169,46 @@ def test_directory_is_polled_on_the_active_tier_and_names_tiers():
     assert h.clock.getDelayedCalls() == []
 
 
+def test_first_endpoint_is_picked_from_the_directory_fetched_at_connect():
+    """When the client connects it asks the first bootstrap URL for the directory at once
+    and opens the endpoint the directory ranks best (here the less loaded primary
+    replica), not the first bootstrap URL."""
+    replica = 'ws://127.0.0.1:9090'
+    doc = {'tiers': [
+        {'url': P, 'name': 'primary', 'endpoint': 'primary', 'priority': 0, 'health': 'UP',
+         'clients': 150, 'capacity': 200},
+        {'url': replica, 'name': 'primary', 'endpoint': 'primary-b', 'priority': 0,
+         'health': 'UP', 'clients': 10, 'capacity': 200}]}
+    asked, pending = [], Deferred()
+
+    def fetch(url):
+        asked.append(url)
+        return pending
+    h = Harness(fetch=fetch, poll=1.0)
+    h.client.connect()
+    assert asked == ['http://127.0.0.1:8080/status'] and h.links == []
+    pending.callback(doc)
+    assert [link.url for link in h.links] == [replica]
+    h.client.close()
+    assert h.clock.getDelayedCalls() == []
+
+
+def test_without_a_directory_the_bootstrap_order_is_used_after_the_wait():
+    """When no directory answers within directory_wait_s, the first bootstrap URL is
+    opened."""
+    h = Harness(fetch=lambda url: Deferred(), poll=1.0, directory_wait_s=0.5)
+    h.client.connect()
+    assert h.links == []
+    h.clock.advance(0.5)
+    assert [link.url for link in h.links] == [P]
+    h.client.close()
+    assert h.clock.getDelayedCalls() == []
+
+
 def test_slow_directory_request_is_cancelled_on_close():
     """When a status request is still outstanding at close, it is cancelled."""
     pending = Deferred()
-    h = Harness(fetch=lambda url: pending, poll=1.0)
+    h = Harness(fetch=lambda url: pending, poll=1.0, directory_wait_s=0)
     p, s = h.running()
     h.beat(1.2, p, s)
     h.client.close()

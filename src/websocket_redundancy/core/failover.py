@@ -6,9 +6,12 @@ After every event the machine reconciles what it has with what it wants:
   ``heartbeat_timeout_s``, the best open connection (the warm standby) takes over at
   once and is subscribed, with ``resume`` from the last delivered ``(epoch, seq)``, to
   every app topic its scope allows; the rest are reported ``scope_degraded``;
-* a **warm standby**: the best-ranked eligible tier below the active one, open and
-  subscribed to the heartbeat only (and to the app topics in hot-standby mode);
-* a **failback candidate**: the best-ranked eligible tier above the active one. Once it
+* a **warm standby**: the best-ranked eligible endpoint of the active one's class or
+  worse (a sibling replica first, then a lower tier), open and subscribed to the
+  heartbeat only (and to the app topics in hot-standby mode);
+* a **failback candidate**: the best-ranked eligible endpoint of a better class
+  (``ranking.class_key``) than the active one (never a sibling replica that is merely
+  less loaded). Once it
   has been healthy (connection alive and, if the directory knows it, UP) for
   ``failback_hold_s`` it is subscribed with ``resume``; samples come from whichever
   tier is ahead; when it has caught up on every topic it becomes active and the lower
@@ -18,6 +21,10 @@ A tier that fails (close, 1013 refusal, hang, connect timeout) is not retried be
 its own jittered backoff. Only when no tier is open and every one is in backoff does
 the machine report ``all_down`` and wait one cycle backoff before trying them all again.
 The delivery filter drops every sample already delivered, so a switch never repeats.
+
+Replicas share out new connections: ``Start`` may ask the machine to wait up to
+``directory_wait_s`` for a ``Directory`` before it picks the first endpoint, and ties
+between replicas are broken by this client's own random ``seed`` (``ranking``).
 """
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ from . import failover_types as t
 from .failover_conn import ACTIVE, CANDIDATE, PENDING, SET_LEVEL, STANDBY, Conn, heartbeat_frame
 from .failover_traffic import Traffic
 from .failover_types import FailoverSettings
-from .ranking import TierInfo, backoff_delay, bootstrap_tiers, rank
+from .ranking import TierInfo, backoff_delay, bootstrap_tiers, class_key, rank, tiebreaker
 
 HANG_CODE = 4000
 
@@ -37,9 +44,12 @@ class FailoverMachine:
     """The sans-IO failover client. ``jitter()`` returns a number in [0, 1]."""
 
     def __init__(self, settings: FailoverSettings | None = None,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random,
+                 seed: float | None = None) -> None:
         self.settings = settings or FailoverSettings()
         self._jitter = jitter
+        self._tiebreak = tiebreaker(random.random() if seed is None else seed)
+        self._wait_until: float | None = None  # for the first directory
         self._tiers: dict[str, TierInfo] = {}
         self._up_since: dict[str, float] = {}
         self._conns: dict[str, Conn] = {}
@@ -92,6 +102,8 @@ class FailoverMachine:
                     times.append(conn.syncing_since + s.catchup_timeout_s)
                 elif (start := self._hold_start(conn)) is not None:
                     times.append(start + s.failback_hold_s)
+        if self._wait_until is not None:
+            times.append(self._wait_until)
         if self._retry_at is not None:
             times.append(self._retry_at)
         else:
@@ -107,9 +119,12 @@ class FailoverMachine:
         for info in bootstrap_tiers(urls):
             self._tiers.setdefault(info.url, info)
         self._started = True
+        if ev.directory_wait_s > 0:
+            self._wait_until = self._now + ev.directory_wait_s
         return []
 
     def _on_directory(self, ev: t.Directory) -> list:
+        self._wait_until = None
         for info in ev.tiers:
             self._tiers[info.url] = info
             if info.health == 'UP':
@@ -177,14 +192,21 @@ class FailoverMachine:
                 return out
             self._retry_at = None
             self._failed_until.clear()
-        ranked = [info.url for info in rank(self._tiers.values(), self._traffic.subs)]
+        if self._wait_until is not None:
+            if now < self._wait_until and self._active is None and not self._conns:
+                return out  # a directory is on its way: spread by load, not bootstrap order
+            self._wait_until = None
+        subs = self._traffic.subs
+        ranked = [info.url for info in rank(self._tiers.values(), subs, self._tiebreak)]
         if self._active is None:
             out += self._choose_active(ranked)
         if self._active is None:
             return out
         here = ranked.index(self._active)
+        mine = class_key(self._tiers[self._active], subs)
+        better = [u for u in ranked[:here] if class_key(self._tiers[u], subs) < mine]
         if not self._has_role(CANDIDATE):
-            for url in ranked[:here]:
+            for url in better:
                 conn = self._conns.get(url)
                 if conn is not None and conn.role == STANDBY:
                     conn.role = CANDIDATE  # the ranking moved it above the active tier
@@ -194,8 +216,10 @@ class FailoverMachine:
                     out += self._open(url, CANDIDATE)
                     break
         if self.settings.warm_standby and not self._has_role(STANDBY):
-            # the next tier below the active one; if there is none, any tier left over
-            url = self._first_eligible(ranked[here + 1:]) or self._first_eligible(ranked[:here])
+            # the next endpoint of the active one's class or worse (a sibling replica
+            # first); if there is none, any endpoint left over
+            rest = [u for u in ranked if u != self._active and u not in better]
+            url = self._first_eligible(rest) or self._first_eligible(better)
             if url is not None:
                 out += self._open(url, STANDBY)
         for conn in list(self._conns.values()):
@@ -313,7 +337,7 @@ class FailoverMachine:
         return max(start, self._up_since.get(conn.url, start))
 
     def _better(self, a: Conn, b: Conn) -> bool:
-        ranked = rank([self._tier(a), self._tier(b)], self._traffic.subs)
+        ranked = rank([self._tier(a), self._tier(b)], self._traffic.subs, self._tiebreak)
         return ranked[0].url == a.url
 
     def _has_role(self, role: str) -> bool:

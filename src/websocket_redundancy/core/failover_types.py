@@ -20,8 +20,11 @@ Position = tuple[str, int]
 
 @dataclass(frozen=True)
 class Start:
-    """Bootstrap from one URL or a list, most preferred first."""
+    """Bootstrap from one URL or a list, most preferred first; with
+    ``directory_wait_s`` the first endpoint is picked from the first ``Directory``
+    when one arrives within that time (so new clients spread over replicas)."""
     urls: tuple[str, ...]
+    directory_wait_s: float = 0.0
 
 
 @dataclass(frozen=True)

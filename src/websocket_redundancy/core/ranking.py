@@ -1,21 +1,31 @@
-"""Which tier a failover client should prefer, and how long it waits when none answers.
+"""Which endpoint a failover client should prefer, and how long it waits when none answers.
 
-Small pure functions over :class:`TierInfo` (one entry of the status document's
+Small pure functions over :class:`TierInfo` (one endpoint of the status document's
 ``tiers`` list, or a bare bootstrap URL). The order is, most significant first:
 
 1. health: UP, then UNKNOWN, then SUSPECT, then DOWN;
-2. not full before full (a full tier refuses with 1013);
+2. not full before full (a full endpoint refuses with 1013, so it is skipped);
 3. more of the application's topics in the tier's subscribe scope;
 4. configured priority (0 is the most preferred);
-5. lower load (clients / capacity);
-6. name, then URL, so that the order is total and stable.
+5. the *spread score*: load (clients / capacity) plus probe latency
+   (``latency_ms / LATENCY_FULL_MS``), plus ``SPREAD_BAND`` times the client's own
+   tie-breaker in [0, 1): replicas within ``SPREAD_BAND`` of each other are ordered by
+   each client's random draw, so clients that start together spread over them, while
+   a clearly less loaded or faster replica is always preferred;
+6. name, endpoint, then URL, so that the order is total and stable.
+
+Items 1-4 are the endpoint's *class* (``class_key``): a client moves to an endpoint of
+a better class (failback) but never to a sibling replica of the same class just
+because it is less loaded now; replicas share out *new* connections and take over a
+failed sibling's clients first (the next in rank is the warm standby).
 
 A tier whose scope is unknown (bootstrap URL, no directory yet) is assumed to cover
 everything; one whose capacity is unknown is assumed empty.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +33,8 @@ from .backoff import backoff
 from .scope import Scope
 
 HEALTH_ORDER = {'UP': 0, 'UNKNOWN': 1, 'SUSPECT': 2, 'DOWN': 3}
+SPREAD_BAND = 0.02  # load difference (2 % of capacity) within which replicas are "tied"
+LATENCY_FULL_MS = 500.0  # probe latency that weighs as much as a full endpoint
 
 
 @dataclass(frozen=True)
@@ -38,11 +50,13 @@ class TierInfo:
     subscribe: Scope | None = None  # None: unknown, assumed to allow everything
     publish: Scope | None = None
     lifecycle: str = ''
+    endpoint: str = ''  # unique id from the directory ('' before it is known)
+    latency_ms: float | None = None  # the coordinator's probe latency
 
     @property
     def label(self) -> str:
-        """The tier's name, or its URL when the directory has not named it."""
-        return self.name or self.url
+        """The endpoint id, else the tier's name, else its URL."""
+        return self.endpoint or self.name or self.url
 
     def allows_subscribe(self, topic: str) -> bool:
         return self.subscribe is None or self.subscribe.allows(topic)
@@ -66,23 +80,39 @@ def coverage(tier: TierInfo, topics: Iterable[str]) -> int:
     return sum(1 for topic in topics if tier.allows_subscribe(topic))
 
 
-def rank_key(tier: TierInfo, topics: Iterable[str]) -> tuple:
-    """The sort key of the module's order; smaller is better."""
-    return (
-        HEALTH_ORDER.get(tier.health, HEALTH_ORDER['UNKNOWN']),
-        is_full(tier),
-        -coverage(tier, topics),
-        tier.priority,
-        load(tier),
-        tier.name,
-        tier.url,
-    )
+def class_key(tier: TierInfo, topics: Iterable[str]) -> tuple:
+    """Health, fullness, coverage, priority: what makes an endpoint *better*, not just
+    less busy; smaller is better."""
+    return (HEALTH_ORDER.get(tier.health, HEALTH_ORDER['UNKNOWN']), is_full(tier),
+            -coverage(tier, topics), tier.priority)
 
 
-def rank(tiers: Iterable[TierInfo], topics: Iterable[str]) -> list[TierInfo]:
-    """The tiers, best first, for an application subscribed to ``topics``."""
+def spread_score(tier: TierInfo) -> float:
+    """Load plus probe latency (unknown latency counts as none)."""
+    latency = tier.latency_ms if tier.latency_ms is not None else 0.0
+    return load(tier) + max(0.0, latency) / LATENCY_FULL_MS
+
+
+def rank_key(tier: TierInfo, topics: Iterable[str], tiebreak: float = 0.0) -> tuple:
+    """The sort key of the module's order with this client's ``tiebreak`` in [0, 1)
+    for ``tier``; smaller is better."""
+    return (*class_key(tier, topics), spread_score(tier) + SPREAD_BAND * tiebreak,
+            tier.name, tier.endpoint, tier.url)
+
+
+def tiebreaker(seed: float) -> Callable[[TierInfo], float]:
+    """A client's stable random draw per endpoint URL, in [0, 1): the same client always
+    orders tied replicas the same way (no flapping), two clients most likely not."""
+    salt = repr(seed).encode()
+    return lambda tier: zlib.crc32(salt + tier.url.encode()) / 2 ** 32
+
+
+def rank(tiers: Iterable[TierInfo], topics: Iterable[str],
+         tiebreak: Callable[[TierInfo], float] | None = None) -> list[TierInfo]:
+    """The endpoints, best first, for an application subscribed to ``topics``."""
     topics = tuple(topics)
-    return sorted(tiers, key=lambda tier: rank_key(tier, topics))
+    draw = tiebreak or (lambda tier: 0.0)
+    return sorted(tiers, key=lambda tier: rank_key(tier, topics, draw(tier)))
 
 
 def bootstrap_tiers(urls: Sequence[str]) -> list[TierInfo]:
@@ -107,6 +137,12 @@ def _scope(where: str, value: Any) -> Scope | None:
         raise ValueError(f'status document: {where} must be a list of glob strings, '
                          f'got {value!r}.')
     return Scope(tuple(value))
+
+
+def _latency(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    return float(value)
 
 
 def tiers_from_status(doc: Mapping[str, Any]) -> list[TierInfo]:
@@ -136,6 +172,8 @@ def tiers_from_status(doc: Mapping[str, Any]) -> list[TierInfo]:
                 subscribe=_scope(f'{where}.scope.subscribe', scope.get('subscribe')),
                 publish=_scope(f'{where}.scope.publish', scope.get('publish')),
                 lifecycle=str(entry.get('lifecycle') or ''),
+                endpoint=str(entry.get('endpoint') or ''),
+                latency_ms=_latency(entry.get('probe_latency_ms')),
             ))
         except (TypeError, ValueError) as exc:
             if str(exc).startswith('status document'):

@@ -7,8 +7,11 @@ then arms exactly one timer from ``next_deadline()``. Events raised while comman
 carried out are queued, so the machine never sees an event inside another.
 
 Next to that the shell polls ``GET /status`` on the active tier every
-``directory_poll_s`` and feeds the tiers it lists to the machine (``Directory``); a
-tier without a status document (503) leaves the bootstrap ranking in place.
+``directory_poll_s`` (before there is one: on the bootstrap URLs in turn, starting at
+once) and feeds the endpoints it lists to the machine (``Directory``); a tier without
+a status document (503) leaves the bootstrap ranking in place. The machine waits up to
+``directory_wait_s`` for that first directory before it picks an endpoint, so that new
+clients spread over a tier's replicas by load instead of all taking the first URL.
 
 Application callbacks run on the reactor thread; one that raises is logged with its
 traceback and does not disturb delivery to the others.
@@ -102,6 +105,7 @@ class FailoverClient:
     def __init__(self, urls: Sequence[str], *, reactor=None, clock=None,
                  token: str | None = None, settings: FailoverSettings | None = None,
                  hot_standby: bool = False, directory_poll_s: float = 1.0,
+                 directory_wait_s: float = 1.0, seed: float | None = None,
                  monotonic: Callable[[], float] | None = None,
                  connect: Callable[..., Any] | None = None,
                  fetch: Callable[[str], Deferred] | None = None) -> None:
@@ -125,7 +129,9 @@ class FailoverClient:
             reactor, url, self._headers, settings.connect_timeout_s, events))
         self._fetch = fetch or (lambda url: fetch_status(
             reactor, self._clock, url, self._headers, max(directory_poll_s, 0.5)))
-        self._machine = FailoverMachine(settings)
+        self._machine = FailoverMachine(settings, seed=seed)
+        self._wait_s = directory_wait_s if directory_poll_s and directory_poll_s > 0 else 0.0
+        self._boot = 0  # the bootstrap URL asked for the directory while none is active
         self._links: dict[str, Any] = {}
         self._subs: dict[str, Callable] = {}
         self._listeners: dict[str, list[Callable]] = {kind: [] for kind in EVENT_KINDS}
@@ -151,11 +157,11 @@ class FailoverClient:
         if self._started:
             return
         self._started = True
-        self._handle(t.Start(self.urls))
+        self._handle(t.Start(self.urls, self._wait_s))
         if self._poll_s and self._poll_s > 0:
             self._poller = task.LoopingCall(self._poll)
             self._poller.clock = self._clock
-            self._poller.start(self._poll_s, now=False)
+            self._poller.start(self._poll_s, now=self._wait_s > 0)
 
     def subscribe(self, topic: str, type: str, callback: Callable[[Any, Meta], None]) -> None:
         """Deliver every sample of ``topic`` once, in order, as ``callback(msg, meta)``."""
@@ -285,8 +291,13 @@ class FailoverClient:
 
     def _poll(self) -> None:
         active = self._machine.active
-        if active is None or self._polling is not None or self._closed:
+        if self._polling is not None or self._closed:
             return
+        if active is None:
+            if not self._wait_s:
+                return
+            active = self.urls[self._boot % len(self.urls)]
+            self._boot += 1
         self._polling = d = self._fetch(status_url(active))
         d.addCallbacks(self._directory, self._no_directory, errbackArgs=(active,))
         d.addBoth(self._poll_done)
