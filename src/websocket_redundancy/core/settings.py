@@ -7,6 +7,7 @@ environment (the environment mapping is an argument).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from .scope import Scope, pattern_problem
 from .security import SecuritySettings, security_from_dict
 
+_ENDPOINT = re.compile(r'^[a-z]+/\S+:\d+$')
 CONTROL_NAMESPACE = '/websocket_redundancy/**'
 HEARTBEAT_TOPIC = '/websocket_redundancy/heartbeat'
 STATUS_TOPIC = '/websocket_redundancy/status'
@@ -67,6 +69,11 @@ class GraphSettings:
     mode: str = 'embedded'
     domain: int = 0
     base_port: int = 7450
+    # Several hosts: Zenoh endpoints this process listens on (a routable address, e.g.
+    # tcp/10.0.0.5:7450; ``up`` gives its i-th child port + i) and endpoints of
+    # processes on other hosts it dials. Empty: loopback only (the defaults above).
+    listen: tuple[str, ...] = ()
+    connect: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,12 @@ def _dataclass_section(cls, where: str, data: Any, problems: list[str]):
         if isinstance(default, str):
             ok = isinstance(value, str)
             message = '' if ok else f'{where}.{key} must be text, got {value!r}'
+        elif isinstance(default, tuple):  # a list of graph endpoints
+            ok = isinstance(value, (list, tuple)) and all(
+                isinstance(v, str) and _ENDPOINT.match(v) for v in value)
+            message = '' if ok else (f'{where}.{key} must be a list of endpoints like '
+                                     f'tcp/10.0.0.5:7450, got {value!r}')
+            value = tuple(value) if ok else value
         else:
             minimum = 0 if key in ('domain',) else (1 if isinstance(default, int) else 0.001)
             message = _positive(f'{where}.{key}', value, type(default), minimum)
