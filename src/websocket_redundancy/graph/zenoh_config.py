@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORTS = tuple(range(7450, 7458))
+DATA_QUEUE_BATCHES = 16  # of up to 64 KiB each, per link
 RETRY = {"period_init_ms": 250, "period_max_ms": 2000, "period_increase_factor": 2}
 
 
@@ -55,6 +56,12 @@ def make_config(listen: list[str], connect: list[str]) -> zenoh.Config:
         "adminspace/enabled": False,
         "transport/shared_memory/enabled": False,
         "open/return_conditions/connect_scouted": False,
+        # Zenoh's defaults (2 batches per link, drop after 1 ms) drop samples whenever
+        # its sending thread is late by a millisecond, which a loaded 2-core rover
+        # computer does all the time. A deeper queue absorbs that; the wait stays short
+        # so that a hung peer (SIGSTOP) costs a publisher little until its lease ends.
+        "transport/link/tx/queue/size/data": DATA_QUEUE_BATCHES,
+        "transport/link/tx/queue/congestion_control/drop/wait_before_drop": 2000,
     }
     for key, value in settings.items():
         config.insert_json5(key, json.dumps(value))
