@@ -1,6 +1,7 @@
 """``websocket-redundancy``: run the whole system or one piece of it.
 
     up                    simulator (or --bag) + four tiers, supervised
+    demo                  up, plus a random tier broken on a schedule (chaos demo)
     tier NAME             one tier
     sim                   the rover simulator
     replay PATH           a rosbag2 file at recorded pace
@@ -51,8 +52,9 @@ def open_graph(settings: Settings, args: argparse.Namespace, name: str):
         raise SettingsError([f'the embedded graph needs its extras ({exc.name} is missing): '
                              'pip install "websocket-redundancy[embedded]"']) from exc
     domain = settings.graph.domain if args.domain is None else args.domain
-    return EmbeddedGraph(domain=domain, listen=args.graph_listen or None,
-                         connect=args.graph_connect or None, name=name)
+    listen = args.graph_listen or list(settings.graph.listen) or None
+    connect = args.graph_connect or list(settings.graph.connect) or None
+    return EmbeddedGraph(domain=domain, listen=listen, connect=connect, name=name)
 
 
 def _wait_for_signal() -> None:
@@ -127,6 +129,20 @@ def cmd_up(settings: Settings, args) -> int:
     return run_up(settings, args)
 
 
+def cmd_demo(settings: Settings, args) -> int:
+    from .core.chaos import parse_faults, parse_interval
+    from .net.demo import run_demo
+    try:
+        args.interval = parse_interval(args.interval)
+        args.faults = parse_faults(args.faults)
+    except ValueError as exc:
+        raise SettingsError([str(exc)]) from None
+    if args.duration is not None and args.duration <= 0:
+        raise SettingsError([f'--duration must be a positive number of seconds, '
+                             f'got {args.duration}'])
+    return run_demo(settings, args)
+
+
 def cmd_coordinator(settings: Settings, args) -> int:
     from dataclasses import replace
 
@@ -157,9 +173,11 @@ def _graph_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group('graph')
     group.add_argument('--domain', type=int, help='graph domain (default: from config)')
     group.add_argument('--graph-listen', action='append', metavar='ENDPOINT',
-                       help='Zenoh endpoint to listen on, e.g. tcp/127.0.0.1:7450')
+                       help='Zenoh endpoint to listen on, e.g. tcp/127.0.0.1:7450 '
+                       '(default: config graph.listen)')
     group.add_argument('--graph-connect', action='append', metavar='ENDPOINT',
-                       help='Zenoh endpoint of another process (repeatable)')
+                       help='Zenoh endpoint of another process (repeatable; default: '
+                       'config graph.connect)')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +202,25 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument('--graph-base-port', type=int,
                     help='graph endpoints on 127.0.0.1:N.. (default: config graph.base_port)')
     up.set_defaults(func=cmd_up)
+
+    demo = sub.add_parser('demo', help='run the system and break a random tier on a schedule, '
+                          'printing detection, failover and recovery times')
+    demo.add_argument('--interval', default='20-40', metavar='S|LO-HI',
+                      help='seconds between a recovery and the next fault (default 20-40)')
+    demo.add_argument('--seed', type=int, help='seed of the random schedule (repeatable runs)')
+    demo.add_argument('--duration', type=float, metavar='S',
+                      help='stop injecting after S seconds, then print the summary')
+    demo.add_argument('--faults', default='kill,hang,deactivate',
+                      help='comma-separated kinds: kill (-9), hang (SIGSTOP), deactivate')
+    demo.add_argument('--hang', type=float, default=3.0, metavar='S',
+                      help='how long a hung tier stays stopped (default 3 s)')
+    demo.add_argument('--topic', default='/gps/fix',
+                      help="the built-in failover client's topic (default /gps/fix)")
+    demo.add_argument('--rate', type=float, default=1.0, help='simulation speed factor')
+    demo.add_argument('--base-port', type=int, help='tiers on BASE, BASE+1, ...')
+    demo.add_argument('--domain', type=int)
+    demo.add_argument('--graph-base-port', type=int)
+    demo.set_defaults(func=cmd_demo)
 
     tier = sub.add_parser('tier', help='run one tier')
     tier.add_argument('name')

@@ -45,7 +45,7 @@ def plan_children(settings: Settings, args, env: dict[str, str]) -> list[ChildSp
                               *autostart]))
 
     graph_base = settings.graph.base_port if args.graph_base_port is None else args.graph_base_port
-    endpoints = [f'tcp/127.0.0.1:{graph_base + i}' for i in range(len(pieces))]
+    endpoints = graph_endpoints(settings.graph.listen, graph_base, len(pieces))
     domain = settings.graph.domain if args.domain is None else args.domain
     common = ['--config', args.config] if args.config else []
     specs = []
@@ -54,9 +54,20 @@ def plan_children(settings: Settings, args, env: dict[str, str]) -> list[ChildSp
         for j, other in enumerate(endpoints):
             if j != i:
                 graph_flags += ['--graph-connect', other]
+        for remote in settings.graph.connect:  # processes on other hosts
+            graph_flags += ['--graph-connect', remote]
         specs.append(ChildSpec(name, python_argv(*common, '--log-level', args.log_level,
                                                   *argv, *graph_flags), env=dict(env)))
     return specs
+
+
+def graph_endpoints(listen: tuple[str, ...], base_port: int, count: int) -> list[str]:
+    """Each child's graph endpoint: on 127.0.0.1 from ``base_port``, or, with
+    ``graph.listen`` set (several hosts), on its first endpoint's address from its port."""
+    if not listen:
+        return [f'tcp/127.0.0.1:{base_port + i}' for i in range(count)]
+    where, _, port = listen[0].rpartition(':')
+    return [f'{where}:{int(port) + i}' for i in range(count)]
 
 
 def role_tokens(settings: Settings) -> tuple[dict[str, str], list[str]]:
