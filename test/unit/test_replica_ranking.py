@@ -41,13 +41,21 @@ def test_equal_replicas_are_shared_out_by_each_clients_draw():
 
 @pytest.mark.parametrize('a,b,expected', [
     (replica(A, 'a', clients=40), replica(B, 'b', clients=10), 'b'),   # 15 % less load
-    (replica(A, 'a', latency=200.0), replica(B, 'b', latency=1.0), 'b'),  # 200 ms slower
+    (replica(A, 'a', latency=80.0), replica(B, 'b', latency=1.0), 'b'),  # 80 ms slower
     (replica(A, 'a', clients=20, capacity=20), replica(B, 'b', clients=150), 'b'),  # full
 ])
 def test_a_clearly_better_replica_wins_for_every_client(a, b, expected):
     """When a replica is clearly less loaded or faster, or its sibling is full, every
     client prefers it."""
     assert {first([a, b], seed / 50) for seed in range(50)} == {expected}
+
+
+def test_latency_within_the_lan_noise_floor_is_a_tie():
+    """When two replicas differ by a few milliseconds of probe latency only, clients
+    still spread over both."""
+    tiers = [replica(A, 'a', latency=9.0), replica(B, 'b', latency=0.5)]
+    picks = [first(tiers, seed / 100) for seed in range(100)]
+    assert 30 <= picks.count('a') <= 70
 
 
 def test_a_full_replica_goes_after_a_lower_tier_with_room():

@@ -7,8 +7,8 @@ Small pure functions over :class:`TierInfo` (one endpoint of the status document
 2. not full before full (a full endpoint refuses with 1013, so it is skipped);
 3. more of the application's topics in the tier's subscribe scope;
 4. configured priority (0 is the most preferred);
-5. the *spread score*: load (clients / capacity) plus probe latency
-   (``latency_ms / LATENCY_FULL_MS``), plus ``SPREAD_BAND`` times the client's own
+5. the *spread score*: load (clients / capacity) plus probe latency above a LAN noise
+   floor (``(latency_ms - LATENCY_FLOOR_MS) / LATENCY_FULL_MS``), plus ``SPREAD_BAND`` times the client's own
    tie-breaker in [0, 1): replicas within ``SPREAD_BAND`` of each other are ordered by
    each client's random draw, so clients that start together spread over them, while
    a clearly less loaded or faster replica is always preferred;
@@ -34,7 +34,8 @@ from .scope import Scope
 
 HEALTH_ORDER = {'UP': 0, 'UNKNOWN': 1, 'SUSPECT': 2, 'DOWN': 3}
 SPREAD_BAND = 0.02  # load difference (2 % of capacity) within which replicas are "tied"
-LATENCY_FULL_MS = 500.0  # probe latency that weighs as much as a full endpoint
+LATENCY_FLOOR_MS = 10.0  # latency below this is noise (a busy host, a LAN) and counts 0
+LATENCY_FULL_MS = 1000.0  # latency above the floor that weighs as much as a full endpoint
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,9 @@ def class_key(tier: TierInfo, topics: Iterable[str]) -> tuple:
 
 
 def spread_score(tier: TierInfo) -> float:
-    """Load plus probe latency (unknown latency counts as none)."""
+    """Load plus probe latency above the floor (unknown latency counts as none)."""
     latency = tier.latency_ms if tier.latency_ms is not None else 0.0
-    return load(tier) + max(0.0, latency) / LATENCY_FULL_MS
+    return load(tier) + max(0.0, latency - LATENCY_FLOOR_MS) / LATENCY_FULL_MS
 
 
 def rank_key(tier: TierInfo, topics: Iterable[str], tiebreak: float = 0.0) -> tuple:
