@@ -43,6 +43,10 @@ setup(
             'jsonschema>=4.17',
             'ruff>=0.5',
             'playwright>=1.40',  # drives the system Chromium in test/browser
+            'matplotlib>=3.5',  # the benchmarks' smoke test draws the plots
+        ],
+        'bench': [
+            'matplotlib>=3.5',  # python -m benchmarks draws its plots with the Agg backend
         ],
     },
     tests_require=['pytest'],
