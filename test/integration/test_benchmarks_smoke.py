@@ -1,0 +1,106 @@
+"""The benchmarks run end to end in their tiny variant and write well-formed results.
+
+This checks that every scenario produces its figures, the Markdown table and a plot,
+including the external-target path (pointed at one of our own tiers); it never
+checks how fast anything is: figures are the benchmarks' business, not the tests'.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from .harness import ROOT
+
+if str(ROOT) not in sys.path:  # benchmarks/ lives at the repo root, beside src/
+    sys.path.insert(0, str(ROOT))
+procs = importlib.import_module('benchmarks.procs')
+ORDER = importlib.import_module('benchmarks.profiles').ORDER
+system = importlib.import_module('benchmarks.system')
+TOKEN, UpSystem = system.TOKEN, system.UpSystem
+
+pytestmark = pytest.mark.integration
+PNG = b'\x89PNG\r\n\x1a\n'
+
+
+def numbers(value):
+    """Every number anywhere inside ``value``."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from numbers(item)
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+    """``python -m benchmarks --smoke`` with an external target: a separate one-tier
+    system, fed through its own WebSocket by ``benchmarks.source --ws``."""
+    out = tmp_path_factory.mktemp('bench')
+    (out / 'work').mkdir()
+    target = UpSystem(out / 'work', 'target', tiers=('primary',), coordinator=False,
+                      wide=False)
+    try:
+        target.start()
+        url = target.url()
+        source = (f'{sys.executable} -m benchmarks.source --ws {url} --token {TOKEN} '
+                  '--rate {rate} --size {size} --topic {topic}')
+        run = subprocess.run(
+            [sys.executable, '-m', 'benchmarks', '--smoke', '--out', str(out),
+             '--target', url, '--source-cmd', source],
+            cwd=ROOT, env=procs.env(), capture_output=True, text=True, timeout=300)
+    finally:
+        target.stop()
+        procs.stop_all()
+    return out, run
+
+
+def test_every_scenario_writes_its_figures(smoke):
+    """When the smoke run ends, results.json holds the machine, the command and, per
+    scenario, figures with a name, a unit and a finite (or absent) value."""
+    out, run = smoke
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads((out / 'results.json').read_text())
+    assert {'nproc', 'cpu_model', 'python'} <= results['machine'].keys()
+    assert results['command'].startswith('python -m benchmarks --smoke')
+    assert list(results['scenarios']) == list(ORDER)
+    for name, scenario in results['scenarios'].items():
+        assert 'error' not in scenario, f'{name}: {scenario.get("error")}'
+        assert scenario['figures'], f'{name} reported no figure'
+        for fig in scenario['figures']:
+            assert {'name', 'value', 'unit', 'target', 'ok'} <= fig.keys(), fig
+    assert all(math.isfinite(x) for x in numbers(results)), 'a number is not finite'
+
+
+def test_the_external_target_is_measured_beside_ours(smoke):
+    """When --target and --source-cmd are given, fanout and latency report the target."""
+    out, _ = smoke
+    scenarios = json.loads((out / 'results.json').read_text())['scenarios']
+    point = scenarios['fanout']['data']['points'][0]
+    assert point['target']['delivered'] > 0
+    assert scenarios['latency']['data']['summary_ms']['target']['n'] > 0
+
+
+def test_the_table_and_the_plots_are_written(smoke):
+    """When the smoke run ends, results.md has one table row per figure, each beside
+    its target, and every scenario has a PNG."""
+    out, run = smoke
+    table = (out / 'results.md').read_text()
+    results = json.loads((out / 'results.json').read_text())
+    rows = [line for line in table.splitlines() if line.startswith('| ')][1:]
+    assert len(rows) == sum(len(s['figures']) for s in results['scenarios'].values())
+    assert '| DESIGN.md target |' in table and results['machine']['cpu_model'] in table
+    for name in ORDER:
+        png = out / f'{name}.png'
+        assert png.read_bytes()[:8] == PNG, f'{png} is not a PNG'
+    assert sorted(results['plots']) == sorted(f'{n}.png' for n in ORDER)
+    assert '[failover kill 1/1]' in run.stderr
