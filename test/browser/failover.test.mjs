@@ -299,7 +299,7 @@ test('Directory: status document and /health answers become tier infos', () => {
   const h = tierFromHealth('ws://h:2', { tier: 'secondary', state: 'active', priority: 1,
     clients: 1, capacity: 200, scope: { subscribe: [ODOM], publish: [] } });
   assert.equal(h.health, 'UP'); assert.equal(h.priority, 1);
-  assert.equal(tierFromHealth('ws://h:2', { tier: 's', state: 'inactive' }).health, 'SUSPECT');
+  assert.equal(tierFromHealth('ws://h:2', { tier: 's', state: 'inactive' }).health, 'DOWN');
 });
 
 test('Bootstrap: four tiers on the page host from its port minus its priority', () => {

@@ -48,7 +48,8 @@ class Echo:
     monotonic time each arrived."""
 
     def __init__(self, ports: dict[str, int], topic: str = '/imu/data') -> None:
-        urls = [a for name in TIERS for a in ('--url', f'ws://127.0.0.1:{ports[name]}')]
+        urls = [a for name in TIERS if name in ports
+                for a in ('--url', f'ws://127.0.0.1:{ports[name]}')]
         self.proc = subprocess.Popen(cli('echo', topic, '--jsonl', *urls),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=child_env(), text=True, start_new_session=True)

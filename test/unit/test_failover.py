@@ -277,12 +277,12 @@ def test_failback_waits_for_directory_up():
 def test_standby_promoted_by_ranking_still_serves_hold_down():
     """When the directory demotes the active tier so that the standby ranks above it,
     the standby becomes the failback candidate and must hold for failback_hold_s from
-    then, not from when it was opened: one SUSPECT report causes no instant switch."""
+    then, not from when it was opened: one DOWN report causes no instant switch."""
     m = running(failback_hold_s=1.0)
     tiers = [TierInfo(P, 'primary', 0, 'UP'), TierInfo(S, 'secondary', 1, 'UP')]
     m.handle(Directory(tuple(tiers)), 0.03)
     assert idle(m, 0.03, 2.03, P, S) == []
-    assert m.handle(Directory((TierInfo(P, 'primary', 0, 'SUSPECT'), tiers[1])), 2.05) == [
+    assert m.handle(Directory((TierInfo(P, 'primary', 0, 'DOWN'), tiers[1])), 2.05) == [
         Open(T)]  # the standby slot is free again
     assert m.roles() == {P: 'active', S: 'candidate', T: 'standby'}
     m.handle(Opened(T), 2.1)
@@ -291,6 +291,18 @@ def test_standby_promoted_by_ranking_still_serves_hold_down():
         Send(S, sub(ODOM)), changed(P, 'secondary', 'failback'),
         CloseConn(P, 1000, 'no longer needed')]  # nothing delivered yet: caught up at once
     assert m.roles() == {S: 'active', T: 'standby'}
+
+
+def test_a_suspect_active_tier_keeps_its_clients():
+    """When the coordinator only suspects the active tier (a late heartbeat on a busy
+    host) while the client still hears it, the client stays: no false failover."""
+    m = running(failback_hold_s=1.0)
+    tiers = [TierInfo(P, 'primary', 0, 'UP'), TierInfo(S, 'secondary', 1, 'UP')]
+    m.handle(Directory(tuple(tiers)), 0.03)
+    assert idle(m, 0.03, 2.03, P, S) == []
+    assert m.handle(Directory((TierInfo(P, 'primary', 0, 'SUSPECT'), tiers[1])), 2.05) == []
+    assert idle(m, 2.05, 6.0, P, S) == []
+    assert m.roles() == {P: 'active', S: 'standby'}
 
 
 def test_catchup_timeout_switches_anyway():

@@ -27,9 +27,9 @@ TABLE = [
     # (case, tiers, app topics, expected order)
     ('priority decides among equals',
      [tier('b', 1), tier('a', 0), tier('c', 2)], ['/odom'], ['a', 'b', 'c']),
-    ('health beats priority',
+    ('health beats priority; SUSPECT ranks with UP (a doubt is not a failure)',
      [tier('a', 0, 'DOWN'), tier('b', 1, 'SUSPECT'), tier('c', 2, 'UNKNOWN'), tier('d', 3)],
-     ['/odom'], ['d', 'c', 'b', 'a']),
+     ['/odom'], ['b', 'd', 'c', 'a']),
     ('a full tier goes after one with room',
      [tier('a', 0, clients=200), tier('b', 1, clients=10)], ['/odom'], ['b', 'a']),
     ('coverage of the app topics beats priority',

@@ -3,7 +3,7 @@
 Small pure functions over :class:`TierInfo` (one endpoint of the status document's
 ``tiers`` list, or a bare bootstrap URL). The order is, most significant first:
 
-1. health: UP, then UNKNOWN, then SUSPECT, then DOWN;
+1. health: UP or SUSPECT, then UNKNOWN, then DOWN;
 2. not full before full (a full endpoint refuses with 1013, so it is skipped);
 3. more of the application's topics in the tier's subscribe scope;
 4. configured priority (0 is the most preferred);
@@ -32,7 +32,11 @@ from typing import Any
 from .backoff import backoff
 from .scope import Scope
 
-HEALTH_ORDER = {'UP': 0, 'UNKNOWN': 1, 'SUSPECT': 2, 'DOWN': 3}
+# SUSPECT ranks with UP: it is one witness's doubt (a late heartbeat on a busy host),
+# not a failure. A client leaves a tier on its own evidence (close, missed heartbeats)
+# or on a DOWN verdict, never because the coordinator hesitates; otherwise a CPU spike
+# would move every client (a false failover).
+HEALTH_ORDER = {'UP': 0, 'SUSPECT': 0, 'UNKNOWN': 1, 'DOWN': 2}
 SPREAD_BAND = 0.02  # load difference (2 % of capacity) within which replicas are "tied"
 LATENCY_FLOOR_MS = 10.0  # latency below this is noise (a busy host, a LAN) and counts 0
 LATENCY_FULL_MS = 1000.0  # latency above the floor that weighs as much as a full endpoint

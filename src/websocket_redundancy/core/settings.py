@@ -147,7 +147,9 @@ def _roles_list(where: str, value: Any, roles: Mapping[str, str], problems: list
         problems.append(f'{where} must be a list of role names, got {value!r}')
         return ()
     for role in value:
-        if role not in roles:
+        if not isinstance(role, str):
+            problems.append(f'{where}: role names are text, got {role!r}')
+        elif role not in roles:
             problems.append(f'{where}: role {role!r} is not defined under auth.roles')
     return tuple(value)
 

@@ -26,7 +26,10 @@ export function scopeAllows(patterns, name) {
   return patterns.some((p) => compile(p).test(name));
 }
 
-export const HEALTH_ORDER = { UP: 0, UNKNOWN: 1, SUSPECT: 2, DOWN: 3 };
+// SUSPECT ranks with UP: one witness's doubt (a late heartbeat on a busy host) is not a
+// failure. The client leaves a tier on its own evidence or a DOWN verdict only, so a CPU
+// spike does not move every page (a false failover). Same order as core/ranking.py.
+export const HEALTH_ORDER = { UP: 0, SUSPECT: 0, UNKNOWN: 1, DOWN: 2 };
 
 /** What the client knows about one endpoint (frozen, like core.ranking.TierInfo). */
 export function tierInfo({ url, name = '', priority = 0, health = 'UNKNOWN', clients = 0,
@@ -105,12 +108,13 @@ export function tiersFromStatus(doc) {
 }
 
 /** A tier's `GET /health` answer as a tier info (no coordinator: the tier speaks for
- * itself; health is UP when it says active, SUSPECT otherwise). `url` is where we asked. */
+ * itself; health is UP when it says active, DOWN otherwise: a tier that is not active
+ * does not serve). `url` is where we asked. */
 export function tierFromHealth(url, health) {
   const scope = health.scope || {};
   return tierInfo({
     url, name: String(health.tier || ''), priority: Number(health.priority || 0),
-    health: health.state === 'active' ? 'UP' : 'SUSPECT', clients: Number(health.clients || 0),
+    health: health.state === 'active' ? 'UP' : 'DOWN', clients: Number(health.clients || 0),
     capacity: Number(health.capacity || 0), lifecycle: String(health.state || ''),
     subscribe: patterns('health.scope.subscribe', scope.subscribe),
     publish: patterns('health.scope.publish', scope.publish),
