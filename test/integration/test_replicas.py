@@ -99,7 +99,9 @@ def test_a_second_primary_replica_shares_clients_and_takes_over_a_dead_siblings(
         wait_for(lambda: len(clients.where()) == 20, 40, 'all 20 clients active; output:\n'
                  + '\n'.join(clients.other[-10:]))
         split = Counter(clients.where().values())
-        print(f'\n20 new clients: {dict(split)}')
+        reasons = Counter(e['reason'].split(' ')[-1] for e in clients.events
+                          if e['event'] == 'active')
+        print(f'\n20 new clients: {dict(split)} (tier changes by reason: {dict(reasons)})')
         assert set(split) == {'primary', 'primary-b'}, split
         assert 5 <= split['primary-b'] <= 15, split
         moved = [c for c, tier in clients.where().items() if tier == 'primary-b']
