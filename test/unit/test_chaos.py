@@ -84,3 +84,5 @@ def test_lines_and_table_say_what_was_measured():
     table = summary_table([a, b], delivered=120, gaps=0)
     assert '2 faults injected, 1 recovered; client delivered 120 messages' in table
     assert 'failover: median 0.01 s' in table and table.splitlines()[0].startswith('#  FAULT')
+    c = Record(Fault(3, 'kill', 'primary'), 0.0, notes=['interrupted'])
+    assert 'interrupted' in summary_table([c]).splitlines()[1]

@@ -122,7 +122,8 @@ def summary_table(records: Sequence[Record], delivered: int = 0, gaps: int = 0) 
     for r in records:
         rows.append((str(r.fault.number), r.fault.kind, r.fault.tier, _s(r.detected_s),
                      _s(r.failover_s) if r.moved_to else '-', _s(r.recovered_s),
-                     'recovered' if r.done else 'not recovered'))
+                     'recovered' if r.done else
+                     'interrupted' if 'interrupted' in r.notes else 'not recovered'))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]

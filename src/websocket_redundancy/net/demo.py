@@ -222,6 +222,9 @@ def run_demo(settings: Settings, args: Namespace) -> int:
     demo = Demo(reactor, settings, args)
     reactor.addSystemEventTrigger('before', 'shutdown', demo.shutdown)
     reactor.callWhenRunning(demo.start)
+    # Started in the background of a script, SIGINT may be ignored; Twisted then leaves it
+    # so. Ctrl-C (SIGINT) must end the demo with its summary wherever it was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     reactor.run()
     _say('websocket-redundancy demo: stopped')
     if demo.failed():
