@@ -5,6 +5,7 @@ import pytest
 
 from websocket_redundancy.core.failover import FailoverMachine
 from websocket_redundancy.core.failover_types import (
+    CloseConn,
     Closed,
     Directory,
     FailoverSettings,
@@ -114,4 +115,24 @@ def test_a_client_does_not_migrate_to_a_sibling_that_became_less_loaded():
             m.handle(Frame(url, {'op': 'publish', 'topic': HEARTBEAT_TOPIC, 'msg': {}}), now)
         m.handle(directory(a_clients=150, b_clients=0), now)
         m.handle(Tick(), now)
+    assert m.roles() == {A: 'active', B: 'standby'}
+
+
+def test_a_sibling_back_from_a_failure_becomes_the_standby_again():
+    """When the sibling replica fails, the standby falls back to the secondary; when the
+    sibling is eligible again, it replaces the secondary as the warm standby, so the
+    next failure keeps the full scope."""
+    m = on_replica_a()
+    m.handle(Opened(B), 0.2)
+    m.handle(Closed(B, 1006), 0.3)
+    assert m.roles() == {A: 'active', SEC: 'standby'}
+    m.handle(Opened(SEC), 0.3)
+    out = []
+    for step in range(3, 20):
+        now = step / 10
+        for url in (A, SEC):
+            out += m.handle(Frame(url, {'op': 'publish', 'topic': HEARTBEAT_TOPIC,
+                                        'msg': {}}), now)
+        out += m.handle(Tick(), now)
+    assert CloseConn(SEC, 1000, 'a better standby is back') in out and Open(B) in out
     assert m.roles() == {A: 'active', B: 'standby'}

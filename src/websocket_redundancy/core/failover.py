@@ -215,19 +215,31 @@ class FailoverMachine:
                 if conn is None and self._eligible(url):
                     out += self._open(url, CANDIDATE)
                     break
-        if self.settings.warm_standby and not self._has_role(STANDBY):
-            # the next endpoint of the active one's class or worse (a sibling replica
-            # first); if there is none, any endpoint left over
-            rest = [u for u in ranked if u != self._active and u not in better]
-            url = self._first_eligible(rest) or self._first_eligible(better)
-            if url is not None:
-                out += self._open(url, STANDBY)
+        if self.settings.warm_standby:
+            out += self._keep_standby(ranked, better, subs)
         for conn in list(self._conns.values()):
             if conn.is_open and now - conn.opened_at >= self.settings.failback_hold_s:
                 self._fails.pop(conn.url, None)
             if conn.role == CANDIDATE and conn.is_open:
                 out += self._advance_candidate(conn, now)
         return out
+
+    def _keep_standby(self, ranked: list[str], better: list[str], subs) -> list:
+        """The warm standby is the next endpoint of the active one's class or worse (a
+        sibling replica first), else any left over; a standby of a worse class than an
+        eligible one (a sibling back from a failure) is replaced by it."""
+        rest = [u for u in ranked if u != self._active and u not in better]
+        url = self._first_eligible(rest)
+        standby = next((c for c in self._conns.values() if c.role == STANDBY), None)
+        if standby is None:
+            url = url or self._first_eligible(better)
+            return self._open(url, STANDBY) if url is not None else []
+        if url is None or standby.url not in self._tiers or ranked.index(url) > ranked.index(
+                standby.url) or class_key(self._tiers[url], subs) >= class_key(
+                self._tiers[standby.url], subs):
+            return []
+        return (self._close(standby, 1000, 'a better standby is back')
+                + self._open(url, STANDBY))
 
     def _choose_active(self, ranked: list[str]) -> list:
         for url in ranked:
