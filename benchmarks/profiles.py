@@ -9,7 +9,7 @@ PROFILES = {
     'smoke': {
         'failover': {'rate': 100, 'clients': 1, 'trials': 1, 'settle_s': 0.0,
                      'trial_timeout_s': 10},
-        'recovery': {'trials': 1, 'timeout_s': 20},
+        'recovery': {'trials': 1, 'timeout_s': 20, 'spacing_s': 0.0},
         'fanout': {'points': [(5, 50, 100)], 'repeats': 1, 'window_s': 1.0,
                    'warmup_s': 0.5},
         'latency': {'rate': 100, 'rounds': 1, 'window_s': 1.5},
@@ -19,7 +19,7 @@ PROFILES = {
     'quick': {
         'failover': {'rate': 100, 'clients': 1, 'trials': 3, 'settle_s': 10.0,
                      'trial_timeout_s': 10},
-        'recovery': {'trials': 4, 'timeout_s': 20},
+        'recovery': {'trials': 4, 'timeout_s': 20, 'spacing_s': 3.0},
         'fanout': {'points': [(50, 200, 100), (200, 50, 1000), (1000, 10, 100)],
                    'repeats': 1, 'window_s': 3.0, 'warmup_s': 1.0},
         'latency': {'rate': 100, 'rounds': 2, 'window_s': 4.0},
@@ -29,7 +29,7 @@ PROFILES = {
     'full': {
         'failover': {'rate': 100, 'clients': 2, 'trials': 20, 'settle_s': 15.0,
                      'trial_timeout_s': 15},
-        'recovery': {'trials': 20, 'timeout_s': 30},
+        'recovery': {'trials': 20, 'timeout_s': 30, 'spacing_s': 5.0},
         'fanout': {'points': [(50, 200, 100), (50, 200, 1000), (50, 200, 10000),
                               (200, 50, 100), (200, 200, 100), (1000, 10, 100),
                               (1000, 50, 100)],

@@ -2,9 +2,11 @@
 configure and activate).
 
 Four tiers and the coordinator. Each trial kills (``kill -9``) one tier, rotating
-through all four so no tier is killed again within the supervisor's 10 s reset
-window (its restart backoff would grow otherwise), and polls that tier's ``GET
-/health`` every 20 ms until it answers 200 with ``state: active`` and a new pid.
+through all four, trials at least ``spacing_s`` apart, so one tier is killed at most
+every 4 x ``spacing_s``: beyond the supervisor's 10 s backoff reset and below the
+coordinator's crash-loop breaker (5 strikes in 60 s opens the circuit for 30 s; that
+is a different measurement). Each trial polls the tier's ``GET /health`` every 20 ms
+until it answers 200 with ``state: active`` and a new pid.
 The coordinator's own ``recovered`` event (``duration_s``) is read from ``GET
 /status`` beside it.
 """
@@ -32,6 +34,14 @@ def _coordinator_duration(system: UpSystem, tier: str, killed_wall: float) -> fl
     return None
 
 
+def _row(system: UpSystem, tier: str) -> dict | None:
+    for name in system.tiers:
+        status, doc = http_json(system.ports[name], '/status', timeout=1.0)
+        if status == 200 and isinstance(doc, dict):
+            return next((r for r in doc.get('tiers', []) if r.get('name') == tier), None)
+    return None
+
+
 def _up(system: UpSystem, tier: str) -> bool:
     status, doc = http_json(system.ports[system.tiers[0]], '/status', timeout=1.0)
     if status != 200 or not isinstance(doc, dict):
@@ -50,8 +60,13 @@ def trial(ctx: Context, system: UpSystem, tier: str) -> tuple[float, float | Non
     def active_again() -> bool:
         health = system.health(port)
         return health.get('state') == 'active' and health.get('pid') not in (None, old)
-    wait_for(active_again, timeout, f'{tier} to answer /health active after kill -9',
-             interval=0.02)
+    try:
+        wait_for(active_again, timeout, f'{tier} to answer /health active after kill -9',
+                 interval=0.02)
+    except BenchError as exc:
+        row = _row(system, tier)
+        tail = '\n  '.join(system.up.lines[-12:]) if system.up else ''
+        raise BenchError(f'{exc}; its status row: {row}; up said:\n  {tail}') from None
     elapsed = time.monotonic() - killed
     try:
         coordinator = wait_for(lambda: _coordinator_duration(system, tier, killed_wall), 5,
@@ -67,7 +82,9 @@ def run(ctx: Context) -> dict:
     with UpSystem(ctx.out / 'work', 'recovery', wide=False) as system:
         for i in range(p['trials']):
             tier = TIERS[i % len(TIERS)]
+            began = time.monotonic()
             elapsed, duration = trial(ctx, system, tier)
+            time.sleep(max(0.0, began + p['spacing_s'] - time.monotonic()))
             samples.append(round(elapsed, 3))
             coordinator.append(None if duration is None else round(duration, 3))
             rows.append({'tier': tier, 'to_active_s': round(elapsed, 3),
@@ -88,6 +105,6 @@ def run(ctx: Context) -> dict:
         'data': {'samples_s': samples, 'coordinator_s': coordinator, 'trials': rows,
                  'to_active_s': s, 'coordinator_summary_s': c,
                  'setup': f'4 tiers + coordinator, {p["trials"]} kill -9 trials rotating '
-                          'over the tiers; measured from the kill to /health 200 active '
+                          f'over the tiers, ≥ {p["spacing_s"]:g} s apart; measured from the kill to /health 200 active '
                           'with a new pid (polled every 20 ms)'},
     }
