@@ -54,7 +54,15 @@ def open_graph(settings: Settings, args: argparse.Namespace, name: str):
     domain = settings.graph.domain if args.domain is None else args.domain
     listen = args.graph_listen or list(settings.graph.listen) or None
     connect = args.graph_connect or list(settings.graph.connect) or None
-    return EmbeddedGraph(domain=domain, listen=listen, connect=connect, name=name)
+    try:
+        return EmbeddedGraph(domain=domain, listen=listen, connect=connect, name=name)
+    except Exception as exc:  # zenoh.ZError: the endpoint is taken or not an address here
+        reason = str(exc).split(' at /', 1)[0]
+        raise SettingsError([
+            f'{name} cannot join the embedded graph: {reason}. Another websocket-redundancy '
+            'may be using these graph ports: stop it, or choose others with '
+            '--graph-base-port (up), --graph-listen (one process) or graph.base_port'
+        ]) from exc
 
 
 def _wait_for_signal() -> None:

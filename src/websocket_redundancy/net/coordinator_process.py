@@ -25,14 +25,20 @@ def run_coordinator(settings: Settings, graph: Graph, autostart: bool = True,
     from twisted.internet import reactor, threads
 
     announced = []
+    stopping: list[bool] = []
 
     def on_active() -> None:
         if not announced:
             announced.append(True)
             _say(f'READY coordinator pid={os.getpid()}')
 
+    def stop_once() -> None:
+        if reactor.running and not stopping:
+            stopping.append(True)
+            reactor.stop()
+
     def on_finalized() -> None:
-        reactor.callLater(0.05, reactor.stop)
+        reactor.callLater(0.05, stop_once)
 
     node = CoordinatorNode(
         graph, lambda: Coordinator(settings, graph, reactor, config=config, out=_say),
@@ -47,6 +53,7 @@ def run_coordinator(settings: Settings, graph: Graph, autostart: bool = True,
             _say(f'coordinator: unconfigured, waiting for {NODE}/change_state')
 
     def shutdown() -> None:
+        stopping.append(True)  # the reactor is already on its way down
         node.close()
         graph.close()
 

@@ -28,6 +28,9 @@ class ChildSpec:
     restart: bool = True
 
 
+USAGE_ERROR = 2  # the CLI's exit code for a bad configuration or environment
+
+
 def restart_delay(restarts_in_a_row: int, base: float = 0.1, cap: float = 5.0) -> float:
     """Seconds to wait before restart number ``restarts_in_a_row`` (0-based)."""
     return backoff(restarts_in_a_row, base, cap, 0.0, 0.0)
@@ -71,6 +74,7 @@ class Supervisor:
         self.stable_after = stable_after
         self.stopping = False
         self.on_ready: Callable[[str, str], None] = lambda name, line: None
+        self.on_fatal: Callable[[str], None] = lambda name: None
 
     def start(self) -> None:
         for child in self.children.values():
@@ -104,12 +108,18 @@ class Supervisor:
         if self.stopping or not child.spec.restart:
             return
         ran_for = self.clock() - child.started_at
+        code = getattr(reason, 'exitCode', None)
+        if code == USAGE_ERROR and not child.ready:
+            # A configuration or environment error (it said why on stderr): restarting
+            # would only repeat it.
+            self.out(f'{child.spec.name} cannot start (exit {code}); not restarting it')
+            self.on_fatal(child.spec.name)
+            return
         if ran_for >= self.stable_after:
             child.restarts_in_a_row = 0
         delay = restart_delay(child.restarts_in_a_row)
         child.restarts_in_a_row += 1
         child.restarts += 1
-        code = getattr(reason, 'exitCode', None)
         sig = getattr(reason, 'signal', None)
         how = f'killed by signal {sig}' if sig else f'exited with code {code}'
         self.out(f'{child.spec.name} (pid {child.pid}) {how} after {ran_for:.1f} s; '

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 
 from twisted.internet import threads
+from twisted.internet.error import ReactorNotRunning
 from twisted.internet.task import LoopingCall
 
 from ..core.endpoints import default_endpoint, node_name
@@ -113,11 +114,17 @@ class TierNode:
         if self.runner is not None:
             self.runner.service.state = landed.label
         if landed is State.FINALIZED:
-            self.reactor.callLater(0.05, self.reactor.stop)
+            self.reactor.callLater(0.05, self._stop_reactor)
         ok = result == 'success'
         log.info('%s: %s -> %s%s', self.tier.name, start.label, landed.label,
                  '' if ok else f' ({reason})')
         return ok, reason
+
+    def _stop_reactor(self) -> None:
+        try:
+            self.reactor.stop()
+        except ReactorNotRunning:  # already on its way down (SIGTERM, then shutdown)
+            pass
 
     def _on_configure(self) -> str:
         self.runner = TierRunner(self.settings, self.tier.name, self.graph, self.reactor,

@@ -9,6 +9,7 @@ to the children through ``WR_TOKEN_<ROLE>`` and printed once.
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 import time
 
@@ -114,11 +115,21 @@ def run_up(settings: Settings, args) -> int:
                 _summary(settings, specs, tier_names, generated, env, time.monotonic() - started)
 
     supervisor.on_ready = on_ready
+    exit_code = [0]
+
+    def on_fatal(name: str) -> None:
+        exit_code[0] = 2
+        if reactor.running:
+            reactor.stop()
+    supervisor.on_fatal = on_fatal
     reactor.addSystemEventTrigger('before', 'shutdown', supervisor.stop)
     reactor.callWhenRunning(supervisor.start)
+    # Started in the background of a script, SIGINT may be inherited as ignored, and
+    # Twisted then leaves it so; Ctrl-C / SIGINT must still stop everything cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     reactor.run()
     _say('websocket-redundancy: stopped')
-    return 0
+    return exit_code[0]
 
 
 def _summary(settings, specs, tier_names, generated, env, elapsed: float) -> None:
