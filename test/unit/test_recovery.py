@@ -106,36 +106,66 @@ def test_remote_crash_waits_for_restart_without_respawning():
     assert m.handle(GetStateResult(P, 'unconfigured'), now=2.6) == [ChangeState(P, 'configure')]
 
 
-def test_hung_tier_gets_backed_off_queries_then_circuit_opens():
-    """When a tier is hung (alive, silent), only GetState is retried, then it is FAILED."""
+def hang(m, start, resume_at, until):
+    """Drive ``m`` through a hang of the primary from ``start``: GetState is unanswered
+    before ``resume_at`` and answered 'active' 10 ms later after it; the health model
+    says UP 1.5 s after the resume. The commands and results by time."""
+    log, healed = [], []
+
+    def record(now, commands):
+        for c in commands:
+            log.append((round(now, 3), c))
+            if isinstance(c, GetState) and now >= resume_at:
+                record(now + 0.01, m.handle(GetStateResult(P, 'active'), now=now + 0.01))
+    record(start, m.handle(down(start, 'no heartbeat tick for 1 s; 2 probes failed in a row'),
+                           now=start))
+    while (deadline := m.next_deadline()) is not None and deadline < until:
+        if not healed and deadline >= resume_at + 1.5:
+            healed.append(resume_at + 1.5)
+            record(resume_at + 1.5, m.handle(
+                HealthChanged(P, DOWN, UP, '3 good observations in a row', resume_at + 1.5),
+                now=resume_at + 1.5))
+            continue
+        record(deadline, m.tick(deadline))
+    return log
+
+
+def alive_model():
     m = model()
-    out = m.handle(ProcessStarted(P, 7, 's1'), now=-10.0)  # known alive, long ago
+    m.handle(ProcessStarted(P, 7, 's1'), now=-10.0)  # known alive, long ago
     m.handle(GetStateResult(P, 'active'), now=-9.9)
-    out = m.handle(down(0.0, 'no heartbeat tick for 1 s; 2 probes failed in a row'), now=0.0)
-    assert out[1:] == [GetState(P)]
-    log, now = [], 0.0
-    while (deadline := m.next_deadline()) is not None and deadline < 30:
-        now = deadline
-        log += [(round(now, 3), c) for c in m.tick(now)]
-    assert [c for _, c in log if isinstance(c, Respawn)] == []
-    assert log == [
-        (1.1, GetState(P)), (2.3, GetState(P)), (3.7, GetState(P)),
-        (4.7, MarkFailed(P, 'GetState got no answer within 1 s')),
-        (4.7, RecoveryFinished(P, False, 4.7, 'GetState got no answer within 1 s', 4.7)),
-    ]
-    assert m.snapshot(P)['circuit'] == 'open'
-    assert m.next_deadline() == pytest.approx(34.7)
-    # Cool-off over: one half-open attempt; silence re-opens the circuit at once.
-    assert m.tick(34.7) == [RecoveryStarted(P, 'half-open retry after cool-off', 34.7),
-                            GetState(P)]
-    assert m.snapshot(P)['circuit'] == 'half-open'
-    assert m.tick(35.7)[0] == MarkFailed(P, 'GetState got no answer within 1 s')
-    # SIGCONT: the health model sees it UP; the open circuit is probed and closes.
-    assert m.handle(HealthChanged(P, DOWN, UP, '3 good observations in a row', 40.0),
-                    now=40.0) == [RecoveryStarted(P, 'half-open retry after cool-off', 40.0),
-                                  GetState(P)]
-    assert m.handle(GetStateResult(P, 'active'), now=40.01) == [
-        RecoveryFinished(P, True, 0.01, 'already active', 40.01)]
+    return m
+
+
+def test_hung_tier_gets_ever_rarer_queries_and_the_circuit_stays_closed():
+    """When a tier is hung (alive, silent), only GetState is retried, less and less often;
+    a hang is not a crash loop, so the tier is never marked FAILED for it."""
+    m = alive_model()
+    log = hang(m, 0.0, resume_at=40.0, until=30.0)
+    assert [c for _, c in log if isinstance(c, (Respawn, MarkFailed))] == []
+    queries = [at for at, c in log if isinstance(c, GetState)]
+    assert queries[:5] == [0.0, 1.1, 2.3, 3.7, 5.5]
+    gaps = [b - a for a, b in zip(queries, queries[1:], strict=False)]
+    assert gaps == sorted(gaps) and max(gaps) <= 1.0 + 5.0 + 1e-9  # call timeout + cap
+    assert m.snapshot(P)['circuit'] == 'closed' and m.snapshot(P)['strikes'] == 2
+
+
+def test_after_sigcont_the_next_query_ends_the_recovery():
+    """When the hung tier resumes, the next GetState is answered and recovery ends."""
+    m = alive_model()
+    log = hang(m, 0.0, resume_at=6.0, until=20.0)
+    finished = [c for _, c in log if isinstance(c, RecoveryFinished)]
+    assert len(finished) == 1 and finished[0].ok and finished[0].detail == 'already active'
+
+
+def test_two_hangs_in_a_minute_leave_the_circuit_closed():
+    """When the same tier hangs twice within the failure window, it is recovered
+    normally both times: silence strikes once per incident."""
+    m = alive_model()
+    for start in (0.0, 20.0):
+        log = hang(m, start, resume_at=start + 6.0, until=start + 19.0)
+        assert [c for _, c in log if isinstance(c, MarkFailed)] == []
+        assert any(isinstance(c, RecoveryFinished) and c.ok for _, c in log)
     assert m.snapshot(P)['circuit'] == 'closed'
 
 
@@ -300,3 +330,25 @@ def test_exit_seen_on_the_graph_has_no_code():
     """When the exit has no code (seen as a vanished heartbeat), the reason omits it."""
     assert model().handle(ProcessExited(P, None), now=1.0) == [
         RecoveryStarted(P, 'process exited', 1.0), Respawn(P)]
+
+
+def test_active_but_down_beyond_the_catch_up_window_is_a_failure():
+    """When a tier answers 'active' but its witnesses never say UP, that is still a
+    failure once the catch-up window is over (reported and struck, not waited on)."""
+    m = alive_model()
+    queries = []
+    commands = m.handle(down(0.0, 'probe failed; heartbeat stale'), now=0.0)
+    now = 0.0
+    while now < 12.0:
+        for c in commands:
+            if isinstance(c, GetState):
+                queries.append(now)
+                commands = m.handle(GetStateResult(P, 'active'), now=now + 0.01)
+                break
+        else:
+            now = m.next_deadline()
+            commands = m.tick(now)
+    assert len([at for at in queries if at < 5.0]) >= 5  # the window: asked, no strike
+    snapshot = m.snapshot(P)
+    assert snapshot['last_failure'] == 'lifecycle is active but the tier is DOWN'
+    assert snapshot['strikes'] >= 2

@@ -56,6 +56,7 @@ class RecoverySettings:
     respawn_timeout: float = 5.0  # s from Respawn to ProcessStarted
     startup_grace: float = 3.0  # s after a (re)start when silence is not a failure
     settle: float = 0.2  # s between GetState calls during the startup grace
+    catch_up: float = 5.0  # s an answering, active tier has for its witnesses to say UP
     backoff_base: float = 0.1
     backoff_cap: float = 5.0
     jitter_fraction: float = 0.2
@@ -154,6 +155,8 @@ class _Tier:
     restarts: int = 0
     held: bool = False
     last_failure: str = ''
+    silence: int = 0  # GetState calls in a row that got no answer at all
+    active_since: float | None = None  # first answered 'active' while still DOWN
 
 
 class RecoveryModel:
@@ -275,7 +278,7 @@ class RecoveryModel:
         """Start recovering; a restart notice alone is no strike (its exit was one)."""
         if t.held or t.phase != IDLE:
             return []
-        t.since = now
+        t.since, t.silence, t.active_since = now, 0, None
         out: list[object] = [RecoveryStarted(name, reason, now)]
         if not strike:
             return out + self._act(name, t, now)
@@ -316,7 +319,16 @@ class RecoveryModel:
         if label is None:
             if self._in_grace(t, now):
                 return self._wait(t, self.settings.settle, now)  # still starting up
-            return self._fail(name, t, silent, now)
+            # No answer at all: hung (SIGSTOP) or unreachable, not failing. Ask again,
+            # less and less often, but strike no more than once per incident: the
+            # breaker is for crash loops and failing transitions, and a tier hung twice
+            # in a minute must not end up FAILED.
+            t.silence += 1
+            t.last_failure = silent
+            if t.silence == 1:
+                self._strike(t, now)
+            return self._wait(t, self._delay(t.silence + 1), now)
+        t.silence = 0
         t.lifecycle = label
         try:
             path = shortest_path(label)
@@ -326,6 +338,13 @@ class RecoveryModel:
             if t.health == DOWN and self._in_grace(t, now):
                 return self._wait(t, self.settings.settle, now)  # witnesses catching up
             if t.health == DOWN:
+                # It answers and is active (e.g. just resumed after SIGSTOP): its
+                # heartbeat and probe need a few observations to say UP. Wait for them,
+                # without a strike, before calling it a failure.
+                if t.active_since is None:
+                    t.active_since = now
+                if now < t.active_since + self.settings.catch_up:
+                    return self._wait(t, 2 * self.settings.settle, now)
                 return self._fail(name, t, 'lifecycle is active but the tier is DOWN', now)
             return self._succeed(name, t, 'already active', now)
         if path is None and t.supervised:
