@@ -1,14 +1,15 @@
 // The browser failover machine, stepped with an injected clock (node --test, no sleeps).
 // Scenarios mirror test/unit/test_failover.py so both clients behave the same.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 
 import { DeliveryFilter } from '../../src/websocket_redundancy/web/failover-dedup.js';
 import { FailoverMachine, failoverSettings } from '../../src/websocket_redundancy/web/failover-machine.js';
 import {
-  backoffDelay, defaultUrls, rank, reachableUrl, scopeAllows, tierFromHealth, tierInfo,
-  tiersFromStatus,
+  backoffDelay, classKey, defaultUrls, label, rank, reachableUrl, scopeAllows, tiebreaker,
+  tierFromHealth, tierInfo, tiersFromStatus,
 } from '../../src/websocket_redundancy/web/failover-policy.js';
+import { FailoverClient } from '../../src/websocket_redundancy/web/failover.js';
 
 const P = 'ws://p'; const S = 'ws://s'; const T = 'ws://t';
 const ODOM = '/odom'; const IMU = '/imu/data'; const GPS = '/gps/fix';
@@ -319,4 +320,212 @@ test('DeliveryFilter: per-stream dedup, holes, excuses', () => {
   assert.deepEqual(f.offer(ODOM, 'b', 9), [true, null]);
   assert.deepEqual(f.positions(ODOM), { b: 9, a: 3 });
   assert.deepEqual(f.position(ODOM), ['b', 9]);
+});
+
+// ---- replicas (test/unit/test_replica_ranking.py) ---------------------------------------
+
+const A = 'ws://a:8080'; const B = 'ws://b:9090'; const SEC = 'ws://s:8081';
+
+function replica(url, endpoint, { clients = 0, capacity = 200, latency = 1.0, priority = 0, name = 'primary' } = {}) {
+  return tierInfo({ url, name, endpoint, priority, health: 'UP', clients, capacity, latencyMs: latency });
+}
+
+const first = (tiers, seed) => rank(tiers, [ODOM], tiebreaker(seed))[0].endpoint;
+const seeds = (n) => Array.from({ length: n }, (_, i) => i / n);
+
+test('Replicas: when two are equally loaded, 200 clients pick each about half the time, one client always the same', () => {
+  const tiers = [replica(A, 'a'), replica(B, 'b')];
+  const picks = seeds(200).map((seed) => first(tiers, seed));
+  const a = picks.filter((p) => p === 'a').length;
+  assert.ok(a >= 70 && a <= 130, `${a} of 200 picked a`);
+  assert.equal(a, 102); // the same draws as core/ranking.py for the same seeds
+  assert.ok([1, 2, 3, 4, 5].every(() => first(tiers, 0.25) === first(tiers, 0.25)));
+});
+
+for (const [why, a, b] of [
+  ['15 % less load', replica(A, 'a', { clients: 40 }), replica(B, 'b', { clients: 10 })],
+  ['80 ms faster', replica(A, 'a', { latency: 80.0 }), replica(B, 'b', { latency: 1.0 })],
+  ['a full sibling', replica(A, 'a', { clients: 20, capacity: 20 }), replica(B, 'b', { clients: 150 })],
+]) {
+  test(`Replicas: when one is clearly better (${why}), every client prefers it`, () => {
+    assert.deepEqual(new Set(seeds(50).map((seed) => first([a, b], seed))), new Set(['b']));
+  });
+}
+
+test('Replicas: when they differ by a few ms of probe latency only (LAN noise), clients still spread', () => {
+  const tiers = [replica(A, 'a', { latency: 9.0 }), replica(B, 'b', { latency: 0.5 })];
+  const a = seeds(100).map((seed) => first(tiers, seed)).filter((p) => p === 'a').length;
+  assert.ok(a >= 30 && a <= 70, `${a} of 100 picked a`);
+});
+
+test('Replicas: when every primary replica is full, the secondary comes first', () => {
+  const tiers = [replica(A, 'a', { clients: 200 }), replica(SEC, 'secondary', { priority: 1, name: 'secondary' })];
+  assert.equal(first(tiers, 0.3), 'secondary');
+});
+
+test('Replicas: the tie-breaker draws the same numbers as core/ranking.py for the same seed', () => {
+  // python3 -c "from websocket_redundancy.core.ranking import *; print(tiebreaker(S)(TierInfo(url=U)))"
+  const table = [[0.0, A, 0.27948780613951385], [0.25, A, 0.5877128483261913],
+    [0.25, B, 0.692497129784897], [1 / 3, 'ws://é:1', 0.07563409116119146],
+    [1e-7, A, 0.7478724161628634], [1.234e-5, B, 0.8621669728308916], [7, A, 0.13380679744295776]];
+  for (const [seed, url, want] of table) assert.equal(tiebreaker(seed)({ url }), want, `${seed} ${url}`);
+});
+
+test('Replicas: the rank key is the class, then load + latency above 10 ms + 0.02 * tiebreak, then name, endpoint, url', () => {
+  const t = replica(A, 'a', { clients: 50, latency: 110 });
+  assert.deepEqual(classKey(t, [ODOM, IMU]), [0, 0, -2, 0]);
+  const [x, y] = rank([t, replica(B, 'b', { clients: 50, latency: 110 })], [ODOM], (tier) => (tier.url === A ? 0.5 : 0));
+  assert.deepEqual([x.url, y.url], [B, A]); // 0.25 + 0.1 + 0 < 0.25 + 0.1 + 0.01
+  assert.deepEqual(rank([replica(B, 'x'), replica(A, 'x')], [ODOM]).map((r) => r.url), [A, B]);
+});
+
+test('Replicas: v2 directory rows carry endpoint and probe latency, and the label is the endpoint id', () => {
+  const [b, a] = tiersFromStatus({ tiers: [
+    { url: B, name: 'primary', endpoint: 'primary@b:9090', probe_latency_ms: 2.5, health: 'UP' },
+    { url: A, name: 'primary', probe_latency_ms: null }] });
+  assert.deepEqual([b.endpoint, b.latencyMs, label(b)], ['primary@b:9090', 2.5, 'primary@b:9090']);
+  assert.deepEqual([a.endpoint, a.latencyMs, label(a)], ['', null, 'primary']);
+  assert.equal(label(tierInfo({ url: A })), A);
+});
+
+const replicaDirectory = (aClients = 0, bClients = 0) => ({ type: 'directory', tiers: [
+  replica(A, 'a', { clients: aClients }), replica(B, 'b', { clients: bClients }),
+  replica(SEC, 'secondary', { priority: 1, name: 'secondary' })] });
+
+/** A machine that picked replica A from the directory, with its warm standby open. */
+function onReplicaA() {
+  const m = new FailoverMachine(failoverSettings({ heartbeatTimeoutS: 0.3 }), () => 1.0, 0.0);
+  m.handle({ type: 'subscribe', topic: ODOM, msgType: TYPES[ODOM] }, 0);
+  assert.deepEqual(m.handle({ type: 'start', urls: [A, SEC], directoryWaitS: 1.0 }, 0), []); // waits for a directory
+  assert.equal(m.nextDeadline(), 1.0);
+  assert.deepEqual(m.handle(replicaDirectory(0, 30), 0.05), [open(A)]);
+  m.handle({ type: 'opened', url: A }, 0.1);
+  return m;
+}
+
+test('Replicas: the warm standby is the sibling replica, and it takes over first with the full scope', () => {
+  const m = onReplicaA();
+  assert.deepEqual(m.roles(), { [A]: 'active', [B]: 'standby' });
+  m.handle({ type: 'opened', url: B }, 0.2);
+  const out = m.handle(closed(A, 1006), 0.3);
+  assert.equal(m.active, B);
+  assert.ok(!out.some((c) => c.kind === 'scope_degraded'), JSON.stringify(out));
+  assert.deepEqual(out[0], changed('a', 'b', 'a closed 1006', B));
+});
+
+test('Replicas: a client does not migrate to a sibling that became less loaded', () => {
+  const m = onReplicaA();
+  m.handle({ type: 'opened', url: B }, 0.2);
+  for (let step = 3; step < 50; step += 1) {
+    const now = step / 10;
+    beat(m, now, A, B);
+    m.handle(replicaDirectory(150, 0), now);
+    m.handle(tick, now);
+  }
+  assert.deepEqual(m.roles(), { [A]: 'active', [B]: 'standby' });
+});
+
+test('Replicas: a sibling back from a failure replaces the lower tier as the warm standby', () => {
+  const m = onReplicaA();
+  m.handle({ type: 'opened', url: B }, 0.2);
+  m.handle(closed(B, 1006), 0.3);
+  assert.deepEqual(m.roles(), { [A]: 'active', [SEC]: 'standby' });
+  m.handle({ type: 'opened', url: SEC }, 0.3);
+  const out = [];
+  for (let step = 3; step < 20; step += 1) {
+    const now = step / 10;
+    const got = [...beat(m, now, A, ...(m.roles()[B] ? [B] : [SEC])), ...m.handle(tick, now)];
+    if (got.some((c) => c.type === 'open' && c.url === B)) got.push(...m.handle({ type: 'opened', url: B }, now));
+    out.push(...got);
+  }
+  assert.deepEqual(out.filter((c) => c.type !== 'send'), [closeConn(SEC, 1000, 'a better standby is back'), open(B)]);
+  assert.deepEqual(m.roles(), { [A]: 'active', [B]: 'standby' });
+});
+
+test('Replicas: on a lower tier, the best replica is the failback candidate and its sibling the standby', () => {
+  const m = new FailoverMachine(failoverSettings({ heartbeatTimeoutS: 0.3 }), () => 1.0, 0.0);
+  m.handle({ type: 'start', urls: [A, SEC] }, 0);
+  m.handle(closed(A, 1006), 0.01);
+  m.handle({ type: 'opened', url: SEC }, 0.02);
+  assert.equal(m.active, SEC);
+  const out = [...beat(m, 0.3, SEC), ...m.handle(replicaDirectory(0, 30), 0.3)]; // A's backoff is over
+  assert.deepEqual(out, [open(A), open(B)]);
+  assert.deepEqual(m.roles(), { [SEC]: 'active', [A]: 'candidate', [B]: 'standby' });
+  m.handle({ type: 'opened', url: A }, 0.31);
+  m.handle({ type: 'opened', url: B }, 0.31);
+  const back = idle(m, 0.3, 2.5, [A, B, SEC]).filter((c) => c.type !== 'send');
+  assert.deepEqual(back, [changed(SEC, 'a', 'failback', A), closeConn(SEC, 1000, 'no longer needed')]);
+  assert.deepEqual(m.roles(), { [A]: 'active', [B]: 'standby' }); // the sibling stays the standby
+});
+
+test('Replicas: without a directory within directoryWaitS, the bootstrap order is used', () => {
+  const m = machine();
+  assert.deepEqual(m.handle({ type: 'start', urls: [P, S], directoryWaitS: 0.5 }, 0), []);
+  assert.deepEqual(m.handle(tick, 0.49), []);
+  assert.deepEqual(m.handle(tick, 0.5), [open(P)]);
+  assert.throws(() => machine().handle({ type: 'start', urls: [P], directoryWaitS: -1 }, 0), /directoryWaitS/);
+});
+
+// ---- the shell: directory at start -----------------------------------------------------
+
+class FakeSocket {
+  static made = [];
+
+  constructor(url) { this.url = url; this.readyState = 0; FakeSocket.made.push(this); }
+
+  send() {}
+
+  close() { this.readyState = 3; }
+}
+
+function shell(fetchImpl, overrides = {}) {
+  FakeSocket.made = [];
+  return new FailoverClient({ urls: [A, SEC], WebSocketImpl: FakeSocket, fetchImpl,
+    clock: () => 0, pageOrigin: undefined, pageHost: undefined, ...overrides });
+}
+const flush = () => new Promise((resolve) => { setImmediate(resolve); });
+const answer = (body) => Promise.resolve({ ok: true, status: 200, json: async () => body });
+
+test('Shell: the first endpoint is picked from the directory fetched at start, not the first bootstrap URL', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const asked = [];
+  let release;
+  const doc = { tiers: [
+    { url: A, name: 'primary', endpoint: 'primary', priority: 0, health: 'UP', clients: 150, capacity: 200 },
+    { url: B, name: 'primary', endpoint: 'primary-b', priority: 0, health: 'UP', clients: 10, capacity: 200 }] };
+  const client = shell((href) => {
+    asked.push(href);
+    return new Promise((resolve) => { release = () => resolve(answer(doc)); });
+  });
+  await client.start();
+  await flush();
+  assert.deepEqual(asked, ['http://a:8080/status']);
+  assert.deepEqual(FakeSocket.made.map((w) => w.url), []);
+  release();
+  await flush();
+  assert.deepEqual(FakeSocket.made.map((w) => w.url), [B]);
+  client.close();
+});
+
+test('Shell: without a directory within directoryWaitS, the first bootstrap URL is opened', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let now = 0;
+  const client = shell(() => new Promise(() => {}), { directoryWaitS: 0.5, clock: () => now });
+  await client.start();
+  await flush();
+  assert.deepEqual(FakeSocket.made.map((w) => w.url), []);
+  now = 0.5;
+  t.mock.timers.tick(502);
+  assert.deepEqual(FakeSocket.made.map((w) => w.url), [A]);
+  client.close();
+});
+
+test('Shell: the page asks its own tier for the directory when it is one of the bootstrap tiers', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const asked = [];
+  const client = shell((href) => { asked.push(href); return new Promise(() => {}); },
+    { pageOrigin: 'http://s:8081' });
+  await client.start();
+  assert.deepEqual(asked, ['http://s:8081/status']);
+  client.close();
 });

@@ -1,22 +1,44 @@
-// The rover's track on a canvas, from /gps/fix, each segment in the colour of the tier
-// that delivered it (so a failover shows on the map).
+// The rover's track on a canvas, from /gps/fix, each segment in the colour of the
+// endpoint that delivered it (so a failover shows on the map, also between replicas).
 
 export const TIER_COLORS = {
   primary: '#2563eb', secondary: '#16a34a', tertiary: '#d97706', emergency: '#dc2626',
 };
 const FALLBACK = ['#7c3aed', '#0891b2', '#be185d', '#4b5563'];
 
+function hash(text) {
+  let h = 0;
+  for (const ch of String(text)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h;
+}
+
 export function tierColor(name) {
   if (TIER_COLORS[name]) return TIER_COLORS[name];
-  let h = 0;
-  for (const ch of String(name)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return FALLBACK[h % FALLBACK.length];
+  return FALLBACK[hash(name) % FALLBACK.length];
+}
+
+// Replicas of a tier are shades of its colour: lighter or darker by these fractions.
+const SHADES = [0.45, -0.4, 0.25, -0.2, 0.6];
+
+function shade(hex, amount) {
+  const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const mixed = rgb.map((c) => Math.round(amount > 0 ? c + (255 - c) * amount : c * (1 + amount)));
+  return `#${mixed.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** An endpoint's colour: its tier's colour for the tier's own endpoint (id = tier
+ * name), a shade of it for another replica of the tier, else one from the palette. */
+export function endpointColor(endpoint, name = '') {
+  if (!endpoint || endpoint === name) return tierColor(name || endpoint);
+  if (TIER_COLORS[endpoint]) return TIER_COLORS[endpoint];
+  if (name) return shade(tierColor(name), SHADES[hash(endpoint) % SHADES.length]);
+  return tierColor(endpoint);
 }
 
 export class Track {
   constructor(canvas, maxPoints = 4000) {
     this.canvas = canvas;
-    this.points = []; // {x, y, tier} metres east/north of the first fix
+    this.points = []; // {x, y, tier, color} metres east/north of the first fix
     this.origin = null;
     this.maxPoints = maxPoints;
     this.dirty = true;
@@ -24,13 +46,14 @@ export class Track {
     requestAnimationFrame(frame);
   }
 
-  addFix(fix, tier) {
+  /** `tier` is the delivering endpoint's key, `color` its colour (default: tierColor). */
+  addFix(fix, tier, color = tierColor(tier)) {
     const { latitude: lat, longitude: lon } = fix;
     if (!Number.isFinite(lat) || !Number.isFinite(lon)) return;
     if (!this.origin) this.origin = { lat, lon, k: Math.cos((lat * Math.PI) / 180) };
     const x = (lon - this.origin.lon) * 111320 * this.origin.k;
     const y = (lat - this.origin.lat) * 110540;
-    this.points.push({ x, y, tier });
+    this.points.push({ x, y, tier, color });
     if (this.points.length > this.maxPoints) this.points.shift();
     this.dirty = true;
   }
@@ -69,14 +92,14 @@ export class Track {
     g.lineWidth = 2.5;
     g.lineCap = 'round';
     for (let i = 1; i < pts.length; i += 1) {
-      g.strokeStyle = tierColor(pts[i].tier);
+      g.strokeStyle = pts[i].color;
       g.beginPath();
       g.moveTo(sx(pts[i - 1].x), sy(pts[i - 1].y));
       g.lineTo(sx(pts[i].x), sy(pts[i].y));
       g.stroke();
     }
     const last = pts[pts.length - 1];
-    g.fillStyle = tierColor(last.tier);
+    g.fillStyle = last.color;
     g.beginPath();
     g.arc(sx(last.x), sy(last.y), 6, 0, 2 * Math.PI);
     g.fill();

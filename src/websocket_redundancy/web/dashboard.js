@@ -1,9 +1,13 @@
 // The dashboard: one FailoverClient to all tiers, so the page outlives the tier it was
 // loaded from. Renders the endpoint table, the live rover, the e-stop control and a
 // timeline of failovers, gaps and recoveries. `window.dashboard` is for tests.
+//
+// Status document v2: a row is an endpoint; replicas of a tier share its `name`, so
+// rows, track colours and texts are keyed by the endpoint (URL, `endpoint` id) and show
+// the tier's name with the endpoint id when the two differ.
 
-import { FailoverClient } from './failover.js';
-import { Track, tierColor } from './dashboard-track.js';
+import { FailoverClient, httpOrigin, label, reachableUrl } from './failover.js';
+import { Track, endpointColor } from './dashboard-track.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -20,21 +24,45 @@ const stats = new Map(TOPICS.map(([t]) => [t, { count: 0, last: 0, tier: '', tim
 const timeline = [];
 const sessions = new Map(); // url -> heartbeat session
 const restartsSeen = new Map(); // url -> sessions changed while watched
-let origin = null; // this page's tier (its /health)
 let lastChange = null;
 let lastTimelineEntry = null;
 const pageLoadedAt = Date.now();
 
 // ---- names and formatting ------------------------------------------------------------
 
-function nameOf(urlOrLabel) {
-  if (!urlOrLabel) return '';
-  const t = client.machine.tiers.get(urlOrLabel);
-  if (t?.name) return t.name;
-  const beat = client.lastHeartbeat.get(urlOrLabel);
-  if (beat?.tier) return beat.tier;
-  return urlOrLabel;
+/** The tier info of a URL or of a label as the client's events carry it (endpoint id,
+ * else tier name, else URL). */
+function infoOf(key) {
+  if (!key) return null;
+  const { tiers } = client.machine;
+  if (tiers.has(key)) return tiers.get(key);
+  const all = [...tiers.values()];
+  return all.find((t) => label(t) === key) || all.find((t) => t.endpoint === key) || null;
 }
+
+/** The tier's name (shared by its replicas). */
+function nameOf(key) {
+  if (!key) return '';
+  const t = infoOf(key);
+  if (t?.name) return t.name;
+  const beat = client.lastHeartbeat.get(key);
+  if (beat?.tier) return beat.tier;
+  return key;
+}
+
+/** The endpoint id (unique), else the tier's name. */
+function endpointOf(key) {
+  return infoOf(key)?.endpoint || nameOf(key);
+}
+
+/** How the page names an endpoint: the tier, with the endpoint id when it differs. */
+function whoOf(key) {
+  const name = nameOf(key);
+  const endpoint = endpointOf(key);
+  return endpoint && endpoint !== name ? `${name} (${endpoint})` : name;
+}
+
+const colorOf = (key) => endpointColor(endpointOf(key), nameOf(key));
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
 const pill = (text, kind) => `<span class="pill ${kind}">${esc(text)}</span>`;
@@ -59,18 +87,21 @@ function renderTimeline() {
 }
 
 client.on('tier_changed', (d) => {
-  const current = nameOf(d.url);
-  const previous = d.previous ? nameOf(d.previous) : null;
+  const current = whoOf(d.url);
+  const previous = d.previous ? whoOf(d.previous) : null;
   lastChange = { ...d, current, previous, at: Date.now() };
   let text;
   let kind = 'failover';
   const { url } = d;
   if (!previous) { text = `connected to ${current}`; kind = 'connected'; }
   else if (d.reason === 'failback') { text = `${previous} → ${current}: failback after hold-down`; kind = 'failback'; }
-  else text = `${previous} → ${current}: ${d.reason.replace(d.previous, previous)}`;
+  else { // the reason starts with the lost endpoint's label, already named here
+    const why = d.reason.startsWith(`${d.previous} `) ? d.reason.slice(d.previous.length + 1) : d.reason;
+    text = `${previous} → ${current}: ${why}`;
+  }
   const duration = d.switchMs === null ? '' : `switch ${d.switchMs} ms`;
   lastTimelineEntry = addEvent(kind, text, { tier: current, duration });
-  if (kind === 'connected') lastTimelineEntry.textFn = () => `connected to ${nameOf(url)}`;
+  if (kind === 'connected') lastTimelineEntry.textFn = () => `connected to ${whoOf(url)}`;
 });
 client.on('delivery_resumed', (d) => {
   if (!lastTimelineEntry || d.gapMs === null || lastTimelineEntry.kind === 'connected') return;
@@ -79,16 +110,17 @@ client.on('delivery_resumed', (d) => {
   lastTimelineEntry.gapMs = d.gapMs;
   renderTimeline();
 });
-client.on('gap', (d) => addEvent('gap', `${d.topic}: ${d.reason} (${fmtPos(d.last)} → ${fmtPos(d.next)}) on ${nameOf(d.tier)}`));
-client.on('scope_degraded', (d) => addEvent('scope_degraded', `${d.topic} not served by ${nameOf(d.tier)}`));
-client.on('scope_restored', (d) => addEvent('scope_restored', `${d.topic} back on ${nameOf(d.tier)}`));
+client.on('gap', (d) => addEvent('gap', `${d.topic}: ${d.reason} (${fmtPos(d.last)} → ${fmtPos(d.next)}) on ${whoOf(d.tier)}`));
+client.on('scope_degraded', (d) => addEvent('scope_degraded', `${d.topic} not served by ${whoOf(d.tier)}`));
+client.on('scope_restored', (d) => addEvent('scope_restored', `${d.topic} back on ${whoOf(d.tier)}`));
 client.on('all_down', (d) => addEvent('all_down', `no tier answers; retry ${d.attempt} in ${Math.round(d.retryIn * 1000)} ms`));
 client.on('publish_dropped', (d) => { $('estop-note').textContent = `not sent: ${d.reason}`; });
 client.on('refused', (d) => { if (String(d.id).includes('emergency_stop')) $('estop-note').textContent = `refused: ${d.msg}`; });
 const fmtPos = (p) => (p ? `${String(p[0]).slice(0, 8)}#${p[1]}` : '?');
 
 // coordinator events (status document) join the timeline once each: restarts,
-// recoveries and health changes to DOWN or UP, from this page's load on
+// recoveries, health changes to DOWN or UP, endpoints joining and leaving, from this
+// page's load on (an event's `tier` is the endpoint id)
 const seenCoordinatorEvents = new Map(); // tier|kind|detail -> wall time
 const NOTABLE = /-> (DOWN|UP)\b/;
 client.on('directory', (dir) => {
@@ -100,7 +132,8 @@ client.on('directory', (dir) => {
     seenCoordinatorEvents.set(key, e.at);
     const down = e.kind === 'health' && /-> DOWN/.test(e.detail);
     const kind = e.kind === 'health' ? (down ? 'tier_down' : 'tier_up') : e.kind;
-    addEvent(kind, `coordinator: ${e.tier} ${e.detail}`, { at: e.at * 1000,
+    const who = infoOf(e.tier) ? whoOf(e.tier) : e.tier; // an endpoint that left is no longer listed
+    addEvent(kind, `coordinator: ${who} ${e.detail}`, { at: e.at * 1000,
       duration: e.duration_s == null ? '' : `${Math.round(e.duration_s * 1000)} ms` });
   }
 });
@@ -110,7 +143,7 @@ client.on('directory', (dir) => {
 function seen(topic, meta) {
   const s = stats.get(topic);
   const now = performance.now();
-  s.count += 1; s.last = now; s.tier = nameOf(meta.tier);
+  s.count += 1; s.last = now; s.tier = whoOf(meta.tier);
   if (meta.epoch != null) { // the page's own check of the client: never twice, never a hole
     const prev = s.streams.get(meta.epoch);
     if (prev !== undefined && meta.seq <= prev) s.duplicates += 1;
@@ -123,7 +156,7 @@ function seen(topic, meta) {
 
 const handlers = {
   '/gps/fix': (m, meta) => {
-    track.addFix(m, nameOf(meta.tier));
+    track.addFix(m, whoOf(meta.tier), colorOf(meta.tier));
     $('position').textContent = `${m.latitude.toFixed(6)}, ${m.longitude.toFixed(6)} · alt ${Number(m.altitude || 0).toFixed(0)} m`;
   },
   '/battery_state': (m) => {
@@ -157,19 +190,36 @@ for (const [topic, type] of TOPICS) {
 
 // ---- tables --------------------------------------------------------------------------
 
+const portOf = (url) => { try { return new URL(url).port; } catch { return null; } };
+
+/** The status row of the endpoint this page reaches at `url`: the row with that URL (a
+ * loopback one as this page reaches it), else the only row on that port. */
+function statusRowOf(url, rows) {
+  const exact = rows.find((t) => t.url === url || reachableUrl(t.url, location.hostname) === url);
+  if (exact) return exact;
+  const samePort = rows.filter((t) => portOf(t.url) === portOf(url));
+  return samePort.length === 1 ? samePort[0] : undefined;
+}
+
 function endpointRows() {
   const dir = client.directory;
-  const urls = [...new Set([...dir.tiers.map((t) => t.url), ...client.machine.tiers.keys()])];
   const roles = client.machine.roles();
-  const statusRows = new Map((dir.status?.tiers || []).map((t) => [t.url, t]));
+  // with a status document, its endpoints (a replica that left is gone) and this page's
+  // connections; without one, every tier the client knows
+  const known = dir.source === 'status' ? Object.keys(roles) : [...client.machine.tiers.keys()];
+  const urls = [...new Set([...dir.tiers.map((t) => t.url), ...known])];
+  const statusRows = dir.status?.tiers || [];
   return urls.map((url) => {
     const info = client.machine.tiers.get(url) || { priority: 99 };
-    const st = [...statusRows.values()].find((t) => t.url === url || url.endsWith(`:${new URL(t.url).port}`));
+    const st = statusRowOf(url, statusRows);
     const probe = dir.probes.get(url);
     const beat = client.lastHeartbeat.get(url);
     const h = probe?.health;
+    const name = st?.name || nameOf(url);
+    const endpoint = st?.endpoint || info.endpoint || name;
     return {
-      url, name: nameOf(url), priority: st?.priority ?? h?.priority ?? info.priority,
+      url, name, endpoint, host: st?.host || '', color: endpointColor(endpoint, name),
+      priority: st?.priority ?? h?.priority ?? info.priority,
       role: roles[url] || '',
       health: st ? st.health : h ? (h.state === 'active' ? 'UP' : 'DOWN')
         : probe ? (probe.tier.health === 'DOWN' ? 'DOWN' : 'reachable') : '?',
@@ -180,15 +230,19 @@ function endpointRows() {
       restarts: st ? st.restarts : (restartsSeen.get(url) || 0),
       beat: beat ? `${Math.max(0, Date.now() - beat.receivedAt)} ms` : '–',
     };
-  }).sort((a, b) => a.priority - b.priority || a.url.localeCompare(b.url));
+  }).sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name)
+    || a.endpoint.localeCompare(b.endpoint) || a.url.localeCompare(b.url));
 }
 
 const HEALTH_KIND = { UP: 'ok', reachable: 'ok', UNKNOWN: 'warn', SUSPECT: 'warn', DOWN: 'bad', '?': 'muted' };
 const ROLE_KIND = { active: 'active', standby: 'standby', candidate: 'warn', pending: 'warn' };
 
 function renderEndpoints() {
-  $('endpoints').tBodies[0].innerHTML = endpointRows().map((r) => `<tr data-tier="${esc(r.name)}" data-role="${r.role}">
-    <td><span class="swatch" style="background:${tierColor(r.name)}"></span><b>${esc(r.name)}</b><div class="url">${esc(r.url)}</div></td>
+  const rows = endpointRows();
+  const hosts = new Set(rows.map((r) => r.host).filter(Boolean)); // shown when there are several
+  $('endpoints').tBodies[0].innerHTML = rows.map((r) => `<tr data-tier="${esc(r.name)}" data-endpoint="${esc(r.endpoint)}" data-role="${r.role}">
+    <td><div class="who"><span class="swatch" style="background:${r.color}"></span><b>${esc(r.name)}</b>${r.endpoint !== r.name
+    ? ` <span class="ep">${esc(r.endpoint)}</span>` : ''}</div><div class="url">${esc(r.url)}${hosts.size > 1 && r.host ? ` · ${esc(r.host)}` : ''}</div></td>
     <td>${r.role ? pill(r.role, ROLE_KIND[r.role] || 'muted') : '<span class="muted">–</span>'}</td>
     <td>${pill(r.health, HEALTH_KIND[r.health] || 'muted')}</td><td>${esc(r.lifecycle || '–')}</td>
     <td class="r">${esc(r.clients || '–')}</td><td class="r">${esc(r.probe)}</td>
@@ -218,17 +272,18 @@ function renderLink() {
   const el = $('active-tier');
   const link = $('link');
   el.dataset.tier = tier;
-  link.dataset.state = !tier ? 'down' : tier === origin?.tier ? 'home' : 'away';
-  link.style.setProperty('--tier', tier ? tierColor(tier) : '#94a3b8');
-  el.textContent = tier ? `Live via ${tier}` : 'No tier connected';
+  el.dataset.endpoint = client.active ? endpointOf(client.active) : '';
+  link.dataset.state = !tier ? 'down' : httpOrigin(client.active) === location.origin ? 'home' : 'away';
+  link.style.setProperty('--tier', tier ? colorOf(client.active) : '#94a3b8');
+  el.textContent = tier ? `Live via ${whoOf(client.active)}` : 'No tier connected';
   const why = !lastChange ? 'reading the directory'
     : lastChange.reason === 'start' ? 'best-ranked tier at start'
-      : lastChange.reason === 'failback' ? `failed back to ${tier} after it stayed healthy for the hold-down`
+      : lastChange.reason === 'failback' ? `failed back to ${lastChange.current} after it stayed healthy for the hold-down`
         : `${lastChange.previous} was lost (${lastChange.reason.replace(/^\S+ /, '')}) at ${clock(lastChange.at)}`;
   $('active-why').textContent = why;
-  $('track-source').textContent = tier ? `· track coloured by the tier that delivered it` : '';
-  const tiersOnTrack = [...new Set(track.points.map((p) => p.tier))];
-  $('track-legend').innerHTML = tiersOnTrack.map((t) => `<span><i style="background:${tierColor(t)}"></i>${esc(t)}</span>`).join('');
+  $('track-source').textContent = tier ? `· track coloured by the delivering endpoint` : '';
+  const onTrack = new Map(track.points.map((p) => [p.tier, p.color]));
+  $('track-legend').innerHTML = [...onTrack].map(([t, color]) => `<span><i style="background:${color}"></i>${esc(t)}</span>`).join('');
 }
 
 function watchSessions() {
@@ -236,7 +291,7 @@ function watchSessions() {
     const old = sessions.get(url);
     if (old && beat.session && old !== beat.session) {
       restartsSeen.set(url, (restartsSeen.get(url) || 0) + 1);
-      addEvent('recovered', `${nameOf(url)} is back (new session ${String(beat.session).slice(0, 8)})`);
+      addEvent('recovered', `${whoOf(url)} is back (new session ${String(beat.session).slice(0, 8)})`);
     }
     if (beat.session) sessions.set(url, beat.session);
   }
@@ -263,7 +318,7 @@ for (const b of document.querySelectorAll('.cmd')) {
   b.addEventListener('click', () => {
     authOnce();
     client.publish('/mission/command', 'std_msgs/msg/String', { data: b.dataset.command });
-    $('estop-note').textContent = `${b.dataset.command} sent via ${nameOf(client.active) || 'no tier'}`;
+    $('estop-note').textContent = `${b.dataset.command} sent via ${whoOf(client.active) || 'no tier'}`;
   });
 }
 $('token').addEventListener('input', updateEstop);
@@ -272,15 +327,14 @@ $('estop-form').addEventListener('submit', (ev) => {
   if (!token) return;
   authOnce();
   client.publish('/emergency_stop', 'std_msgs/msg/Bool', { data: true });
-  $('estop-note').textContent = `e-stop sent via ${nameOf(client.active) || 'no tier'} at ${clock(Date.now())}`;
-  addEvent('estop', `e-stop sent via ${nameOf(client.active) || 'no tier'}`);
+  $('estop-note').textContent = `e-stop sent via ${whoOf(client.active) || 'no tier'} at ${clock(Date.now())}`;
+  addEvent('estop', `e-stop sent via ${whoOf(client.active) || 'no tier'}`);
 });
 updateEstop();
 
 // ---- start ---------------------------------------------------------------------------
 
 fetch('/health', { cache: 'no-store' }).then((r) => r.json()).then((h) => {
-  origin = h;
   $('page-origin').textContent = `page served by ${h.tier} (${location.host}); data follows the best tier`;
 }).catch(() => { $('page-origin').textContent = `page served by ${location.host}`; });
 

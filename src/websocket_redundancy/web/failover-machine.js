@@ -1,7 +1,7 @@
 // The sans-IO failover machine, a line-by-line mirror of core/failover.py:
 // `handle(event, now) -> commands` and `nextDeadline()`. Times are seconds (monotonic).
 //
-// Events:   {type: 'start', urls} | {type: 'directory', tiers} | {type: 'opened', url}
+// Events:   {type: 'start', urls, directoryWaitS} | {type: 'directory', tiers} | {type: 'opened', url}
 //           | {type: 'closed', url, code, reason} | {type: 'frame', url, data}
 //           | {type: 'tick'} | {type: 'subscribe', topic, msgType, throttle_rate,
 //           queue_length} | {type: 'unsubscribe', topic} | {type: 'publish', topic,
@@ -10,13 +10,21 @@
 //           url, frame} | {type: 'deliver', topic, msg, tier, epoch, seq}
 //           | {type: 'notify', kind, detail} | {type: 'respond', id, result, values}
 //
-// After every event the machine reconciles: one ACTIVE tier carrying the app's topics,
-// a warm STANDBY (next-ranked, heartbeat only), and a failback CANDIDATE above the
-// active tier that must stay healthy for `failbackHoldS`, then catches up
-// (make-before-break) before it takes over. A failed tier waits its own jittered
-// backoff; only when every tier failed does the machine report all_down and wait.
+// After every event the machine reconciles: one ACTIVE endpoint carrying the app's
+// topics, a warm STANDBY (the best eligible endpoint of the active one's class or worse:
+// a sibling replica first, then a lower tier; heartbeat only), and a failback CANDIDATE
+// of a strictly better class (`classKey`; never a sibling that is merely less loaded)
+// that must stay healthy for `failbackHoldS`, then catches up (make-before-break) before
+// it takes over. A failed endpoint waits its own jittered backoff; only when every one
+// failed does the machine report all_down and wait.
+//
+// Replicas share out new connections: `start` may ask the machine to wait up to
+// `directoryWaitS` for a directory before it opens anything, and ties between replicas
+// are broken by this client's own random `seed` (failover-policy.js `tiebreaker`).
 
-import { backoffDelay, bootstrapTiers, label, rank, tierInfo } from './failover-policy.js';
+import {
+  backoffDelay, bootstrapTiers, classKey, compareKeys, label, rank, tiebreaker, tierInfo,
+} from './failover-policy.js';
 import {
   ACTIVE, ALL_DOWN, CANDIDATE, Conn, PENDING, SET_LEVEL, STANDBY, TIER_CHANGED, Traffic,
   heartbeatFrame, notify, send,
@@ -46,10 +54,13 @@ export function failoverSettings(overrides = {}) {
 }
 
 export class FailoverMachine {
-  /** `jitter()` returns a number in [0, 1]. */
-  constructor(settings = failoverSettings(), jitter = Math.random) {
+  /** `jitter()` returns a number in [0, 1]; `seed` (default: random) draws this
+   * client's tie-breaker between replicas. */
+  constructor(settings = failoverSettings(), jitter = Math.random, seed = null) {
     this.settings = settings;
     this.jitter = jitter;
+    this.tiebreak = tiebreaker(seed ?? Math.random());
+    this.waitUntil = null; // for the first directory
     this.tiers = new Map(); // url -> tier info
     this.upSince = new Map();
     this.conns = new Map(); // url -> Conn
@@ -96,6 +107,7 @@ export class FailoverMachine {
         }
       }
     }
+    if (this.waitUntil !== null) times.push(this.waitUntil);
     if (this.retryAt !== null) times.push(this.retryAt);
     else times.push(...[...this.failedUntil.values()].filter((u) => u > this.now));
     return times.length ? Math.min(...times) : null;
@@ -108,10 +120,16 @@ export class FailoverMachine {
     if (!urls.length) throw new RangeError('start needs at least one tier URL, e.g. ws://host:8080.');
     for (const info of bootstrapTiers(urls)) if (!this.tiers.has(info.url)) this.tiers.set(info.url, info);
     this.started = true;
+    const waitS = ev.directoryWaitS ?? 0;
+    if (!(typeof waitS === 'number' && waitS >= 0)) {
+      throw new RangeError(`start directoryWaitS must be a number of seconds >= 0, got ${waitS}.`);
+    }
+    if (waitS > 0) this.waitUntil = this.now + waitS;
     return [];
   }
 
   onDirectory(ev) {
+    this.waitUntil = null;
     for (const info of ev.tiers) {
       this.tiers.set(info.url, info);
       if (info.health === 'UP') {
@@ -170,12 +188,22 @@ export class FailoverMachine {
       this.retryAt = null;
       this.failedUntil.clear();
     }
-    const ranked = rank(this.tiers.values(), this.traffic.subs.keys()).map((i) => i.url);
+    if (this.waitUntil !== null) {
+      if (now < this.waitUntil && this.active === null && !this.conns.size) {
+        return out; // a directory is on its way: spread by load, not bootstrap order
+      }
+      this.waitUntil = null;
+    }
+    const subs = [...this.traffic.subs.keys()];
+    const ranked = rank(this.tiers.values(), subs, this.tiebreak).map((i) => i.url);
     if (this.active === null) out.push(...this.chooseActive(ranked));
     if (this.active === null) return out;
     const here = ranked.indexOf(this.active);
+    const mine = classKey(this.tiers.get(this.active), subs);
+    const better = ranked.slice(0, here)
+      .filter((u) => compareKeys(classKey(this.tiers.get(u), subs), mine) < 0);
     if (!this.hasRole(CANDIDATE)) {
-      for (const url of ranked.slice(0, here)) {
+      for (const url of better) {
         const conn = this.conns.get(url);
         if (conn && conn.role === STANDBY) {
           conn.role = CANDIDATE; // the ranking moved it above the active tier
@@ -188,15 +216,30 @@ export class FailoverMachine {
         }
       }
     }
-    if (this.settings.warmStandby && !this.hasRole(STANDBY)) {
-      const url = this.firstEligible(ranked.slice(here + 1)) ?? this.firstEligible(ranked.slice(0, here));
-      if (url !== null) out.push(...this.open(url, STANDBY));
-    }
+    if (this.settings.warmStandby) out.push(...this.keepStandby(ranked, better, subs));
     for (const conn of [...this.conns.values()]) {
       if (conn.isOpen && now - conn.openedAt >= this.settings.failbackHoldS) this.fails.delete(conn.url);
       if (conn.role === CANDIDATE && conn.isOpen) out.push(...this.advanceCandidate(conn, now));
     }
     return out;
+  }
+
+  /** The warm standby is the next endpoint of the active one's class or worse (a sibling
+   * replica first), else any left over; a standby of a worse class than an eligible one
+   * ranked ahead of it (a sibling back from a failure) is replaced by it. */
+  keepStandby(ranked, better, subs) {
+    const rest = ranked.filter((u) => u !== this.active && !better.includes(u));
+    let url = this.firstEligible(rest);
+    const standby = [...this.conns.values()].find((c) => c.role === STANDBY) ?? null;
+    if (standby === null) {
+      url = url ?? this.firstEligible(better);
+      return url !== null ? this.open(url, STANDBY) : [];
+    }
+    if (url === null || !this.tiers.has(standby.url)
+        || ranked.indexOf(url) > ranked.indexOf(standby.url)
+        || compareKeys(classKey(this.tiers.get(url), subs),
+          classKey(this.tiers.get(standby.url), subs)) >= 0) return [];
+    return [...this.close(standby, 1000, 'a better standby is back'), ...this.open(url, STANDBY)];
   }
 
   chooseActive(ranked) {
@@ -315,7 +358,7 @@ export class FailoverMachine {
   }
 
   better(a, b) {
-    return rank([this.tier(a), this.tier(b)], this.traffic.subs.keys())[0].url === a.url;
+    return rank([this.tier(a), this.tier(b)], this.traffic.subs.keys(), this.tiebreak)[0].url === a.url;
   }
 
   hasRole(role) { return [...this.conns.values()].some((c) => c.role === role); }

@@ -1,6 +1,7 @@
 // Small pure policies of the browser failover client, mirroring core/scope.py and
-// core/ranking.py: scope globs, tier ranking, backoff with jitter, the directory
-// (status document or /health answers) and the bootstrap URL list.
+// core/ranking.py: scope globs, endpoint ranking (class, then a spread score with a
+// per-client tie-breaker, so clients share out a tier's replicas), backoff with jitter,
+// the directory (status document or /health answers) and the bootstrap URL list.
 
 /** Glob scopes over ROS names: `*` within one segment, `**` any number of segments. */
 const compiled = new Map();
@@ -31,25 +32,50 @@ export function scopeAllows(patterns, name) {
 // spike does not move every page (a false failover). Same order as core/ranking.py.
 export const HEALTH_ORDER = { UP: 0, SUSPECT: 0, UNKNOWN: 1, DOWN: 2 };
 
-/** What the client knows about one endpoint (frozen, like core.ranking.TierInfo). */
+// Replicas within SPREAD_BAND of each other (2 % of capacity) are ordered by each
+// client's own draw; probe latency counts only above a LAN noise floor, and
+// LATENCY_FULL_MS above it weighs as much as a full endpoint. As in core/ranking.py.
+export const SPREAD_BAND = 0.02;
+export const LATENCY_FLOOR_MS = 10.0;
+export const LATENCY_FULL_MS = 1000.0;
+
+/** What the client knows about one endpoint (frozen, like core.ranking.TierInfo):
+ * `endpoint` is its unique id from the directory ('' before it is known), `latencyMs`
+ * the coordinator's probe latency (null: unknown). */
 export function tierInfo({ url, name = '', priority = 0, health = 'UNKNOWN', clients = 0,
-  capacity = 0, subscribe = null, publish = null, lifecycle = '' }) {
+  capacity = 0, subscribe = null, publish = null, lifecycle = '', endpoint = '',
+  latencyMs = null }) {
   return Object.freeze({ url, name, priority, health, clients, capacity, subscribe, publish,
-    lifecycle });
+    lifecycle, endpoint, latencyMs });
 }
 
-export const label = (tier) => tier.name || tier.url;
+/** The endpoint id, else the tier's name, else its URL. */
+export const label = (tier) => tier.endpoint || tier.name || tier.url;
 export const load = (tier) => (tier.capacity > 0 ? tier.clients / tier.capacity : 0);
 export const isFull = (tier) => tier.capacity > 0 && tier.clients >= tier.capacity;
 export const coverage = (tier, topics) => topics.filter((t) => scopeAllows(tier.subscribe, t)).length;
 
-/** The sort key: health, not full, coverage, priority, load, name, url (smaller first). */
-export function rankKey(tier, topics) {
+/** Health, fullness, coverage, priority: what makes an endpoint *better*, not just less
+ * busy (smaller is better). A client fails back only to a better class. */
+export function classKey(tier, topics) {
   return [HEALTH_ORDER[tier.health] ?? HEALTH_ORDER.UNKNOWN, isFull(tier) ? 1 : 0,
-    -coverage(tier, topics), tier.priority, load(tier), tier.name, tier.url];
+    -coverage(tier, [...topics]), tier.priority];
 }
 
-function compareKeys(a, b) {
+/** Load plus probe latency above the floor (unknown latency counts as none). */
+export function spreadScore(tier) {
+  const latency = tier.latencyMs ?? 0;
+  return load(tier) + Math.max(0, latency - LATENCY_FLOOR_MS) / LATENCY_FULL_MS;
+}
+
+/** The sort key: the class, then the spread score jittered by this client's `tiebreak`
+ * in [0, 1) for `tier`, then name, endpoint, url (smaller first). */
+export function rankKey(tier, topics, tiebreak = 0) {
+  return [...classKey(tier, topics), spreadScore(tier) + SPREAD_BAND * tiebreak,
+    tier.name, tier.endpoint, tier.url];
+}
+
+export function compareKeys(a, b) {
   for (let i = 0; i < a.length; i += 1) {
     if (a[i] < b[i]) return -1;
     if (a[i] > b[i]) return 1;
@@ -57,10 +83,48 @@ function compareKeys(a, b) {
   return 0;
 }
 
-/** The tiers, best first, for an application subscribed to `topics`. */
-export function rank(tiers, topics) {
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** zlib.crc32 of the UTF-8 bytes of `text`. */
+export function crc32(text) {
+  let c = 0xffffffff;
+  for (const byte of new TextEncoder().encode(text)) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Python's repr() of a float, so that a seed draws the same as in core/ranking.py. */
+export function pyFloatRepr(x) {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const abs = Math.abs(x);
+  if (abs < 1e-4 || abs >= 1e16) {
+    const [mantissa, exp] = x.toExponential().split('e');
+    const n = Number(exp);
+    return `${mantissa}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
+  }
+  const s = String(x);
+  return Number.isInteger(x) ? `${s}.0` : s;
+}
+
+/** A client's stable random draw per endpoint URL, in [0, 1): the same client always
+ * orders tied replicas the same way (no flapping), two clients most likely not. The
+ * same numbers as core.ranking.tiebreaker for the same seed. */
+export function tiebreaker(seed) {
+  const salt = pyFloatRepr(Number(seed));
+  return (tier) => crc32(salt + tier.url) / 2 ** 32;
+}
+
+/** The endpoints, best first, for an application subscribed to `topics`; `tiebreak`
+ * (tier -> [0, 1)) is this client's draw, none: 0 for every endpoint. */
+export function rank(tiers, topics, tiebreak = null) {
   const list = [...topics];
-  return [...tiers].map((t) => [rankKey(t, list), t])
+  const draw = tiebreak || (() => 0);
+  return [...tiers].map((t) => [rankKey(t, list, draw(t)), t])
     .sort((a, b) => compareKeys(a[0], b[0])).map(([, t]) => t);
 }
 
@@ -76,6 +140,10 @@ export function backoffDelay(attempt, jitter, baseS = 0.1, capS = 5.0) {
   }
   const step = Math.min(capS, baseS * 2 ** Math.min(attempt, 62));
   return step * (0.5 + 0.5 * jitter);
+}
+
+function latency(value) {
+  return typeof value === 'number' && !Number.isNaN(value) ? value : null;
 }
 
 function patterns(where, value) {
@@ -103,6 +171,7 @@ export function tiersFromStatus(doc) {
       capacity: Number(entry.capacity || 0), lifecycle: String(entry.lifecycle || ''),
       subscribe: patterns(`${where}.scope.subscribe`, scope.subscribe),
       publish: patterns(`${where}.scope.publish`, scope.publish),
+      endpoint: String(entry.endpoint || ''), latencyMs: latency(entry.probe_latency_ms),
     });
   });
 }
@@ -118,6 +187,7 @@ export function tierFromHealth(url, health) {
     capacity: Number(health.capacity || 0), lifecycle: String(health.state || ''),
     subscribe: patterns('health.scope.subscribe', scope.subscribe),
     publish: patterns('health.scope.publish', scope.publish),
+    endpoint: String(health.endpoint || ''),
   });
 }
 

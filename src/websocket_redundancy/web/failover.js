@@ -3,6 +3,11 @@
 // the directory (GET /status, else each tier's GET /health) and hands everything to the
 // machine as events; the machine's commands are carried out here, in order.
 //
+// The directory is read at start (from the page's own tier when it is one of the
+// bootstrap tiers, else from the bootstrap URLs in turn) and the machine opens nothing
+// for up to `directoryWaitS` until it arrives, so that new pages spread over a tier's
+// replicas by load instead of all taking the first URL (as net/client.py).
+//
 //   import { FailoverClient } from './failover.js';
 //   const client = new FailoverClient({ token });   // tiers on the page's host
 //   client.on('tier_changed', (d) => console.log(d.previous, '->', d.current, d.switchMs));
@@ -10,7 +15,7 @@
 //   client.start();
 
 import { FailoverMachine, HANG_CODE, failoverSettings } from './failover-machine.js';
-import { defaultUrls, httpOrigin, reachableUrl, tierFromHealth, tierInfo,
+import { defaultUrls, httpOrigin, label, reachableUrl, tierFromHealth, tierInfo,
   tiersFromStatus } from './failover-policy.js';
 
 export { FailoverMachine, failoverSettings, HANG_CODE, HEARTBEAT_TOPIC } from './failover-machine.js';
@@ -41,14 +46,22 @@ export class FailoverClient {
    * @param {string} [o.token] role token, sent as `?token=` (needed to publish)
    * @param {object} [o.settings] overrides of failoverSettings()
    * @param {number} [o.directoryIntervalS=1] how often to read the directory
+   * @param {number} [o.directoryWaitS=1] how long to wait at start for the first
+   *   directory before opening anything (0: open the first bootstrap URL at once)
+   * @param {number} [o.seed] this client's tie-breaker seed between replicas (random)
    */
   constructor({ urls = null, token = '', settings = {}, directoryIntervalS = 1,
+    directoryWaitS = 1, seed = null,
     WebSocketImpl = globalThis.WebSocket, fetchImpl = globalThis.fetch?.bind(globalThis),
-    clock = monotonic, jitter = Math.random, pageHost = globalThis.location?.hostname } = {}) {
-    this.machine = new FailoverMachine(failoverSettings(settings), jitter);
+    clock = monotonic, jitter = Math.random, pageHost = globalThis.location?.hostname,
+    pageOrigin = globalThis.location?.origin } = {}) {
+    this.machine = new FailoverMachine(failoverSettings(settings), jitter, seed);
     this.urls = urls;
     this.token = token;
     this.directoryIntervalS = directoryIntervalS;
+    this.directoryWaitS = directoryIntervalS > 0 ? directoryWaitS : 0;
+    this.pageOrigin = pageOrigin;
+    this.boot = 0; // the bootstrap URL asked for the directory while none is active
     this.WebSocketImpl = WebSocketImpl;
     this.fetchImpl = fetchImpl;
     this.clock = clock;
@@ -91,7 +104,7 @@ export class FailoverClient {
 
   async start() {
     if (!this.urls) this.urls = await pageBootstrap();
-    this.handle({ type: 'start', urls: this.urls });
+    this.handle({ type: 'start', urls: this.urls, directoryWaitS: this.directoryWaitS });
     this.readDirectory();
     return this;
   }
@@ -297,18 +310,35 @@ export class FailoverClient {
     this.dirTimer = setTimeout(() => this.readDirectory(), this.directoryIntervalS * 1000);
   }
 
-  /** Tier infos from the status document: `GET /status` on the active tier's origin, or,
-   * when that origin is not this page's (no CORS), the `/websocket_redundancy/status`
-   * service over the active connection; without a coordinator, from each tier's
+  /** Where to ask for the status document: the active tier's origin; before there is
+   * one, this page's origin when it is a bootstrap tier's (same origin: readable), else
+   * the bootstrap URLs in turn. */
+  directoryOrigin() {
+    if (this.machine.active) return httpOrigin(this.machine.active);
+    const urls = this.urls || [];
+    const origins = urls.map((u) => { try { return httpOrigin(u); } catch { return null; } });
+    if (this.pageOrigin && origins.includes(this.pageOrigin)) return this.pageOrigin;
+    if (!urls.length) return this.pageOrigin || null;
+    const origin = origins[this.boot % urls.length];
+    this.boot += 1;
+    return origin;
+  }
+
+  /** Tier infos from the status document: `GET /status` on the active tier's origin
+   * when this page may read it, else (or when that fails) the
+   * `/websocket_redundancy/status` service over the active connection; without a coordinator, from each tier's
    * `GET /health` (a tier whose answer cannot be read is probed for reachability). */
   async fetchDirectory() {
-    const origin = this.machine.active ? httpOrigin(this.machine.active) : globalThis.location?.origin;
-    const status = origin ? await this.getJson(`${origin}/status`) : null;
+    const origin = this.directoryOrigin();
+    // a page cannot read another origin's /status (the tiers send no CORS headers): it
+    // asks the active tier over its WebSocket instead, without a failed request first
+    const readable = origin && !(this.machine.active && this.pageOrigin && origin !== this.pageOrigin);
+    const status = readable ? await this.getJson(`${origin}/status`) : null;
     let doc = status?.ok && Array.isArray(status.body?.tiers) ? status.body : null;
     let via = `GET ${origin}/status`;
     if (!doc && this.machine.active && status?.status !== 503) {
       doc = await this.statusOverWebSocket();
-      via = `${STATUS_SERVICE} via ${this.activeTier?.name || this.machine.active}`;
+      via = `${STATUS_SERVICE} via ${this.activeTier ? label(this.activeTier) : this.machine.active}`;
     }
     if (doc) {
       const tiers = tiersFromStatus(doc).map((t) => tierInfo({ ...t, url: reachableUrl(t.url, this.pageHost) }));
