@@ -3,8 +3,8 @@
 Runs the named scenarios (default: all, in the order below), one line of progress per
 trial or step on stderr, and writes ``results.json``, ``results.md`` and PNG plots
 into ``--out`` (default ``benchmarks/results/<timestamp>/``). Ctrl-C stops cleanly:
-every child process is stopped (a SIGSTOPped tier gets SIGCONT first) and what was
-measured so far is written.
+every child process is stopped (a SIGSTOPped tier gets SIGCONT first) and the
+scenarios completed so far are written.
 
 External target (fanout and latency): ``--target ws://HOST:PORT --source-cmd CMD``
 measures another rosbridge server beside ours. CMD publishes the source topic into
