@@ -352,3 +352,18 @@ def test_active_but_down_beyond_the_catch_up_window_is_a_failure():
     snapshot = m.snapshot(P)
     assert snapshot['last_failure'] == 'lifecycle is active but the tier is DOWN'
     assert snapshot['strikes'] >= 2
+
+
+def test_bringing_a_new_tier_up_is_no_strike_but_losing_an_active_one_is():
+    """When a tier is first seen unconfigured (it just started), configuring and
+    activating it is normal start-up, not a failure; once it was active, falling back
+    to unconfigured or inactive is an incident that counts toward the breaker."""
+    m = model()
+    assert m.handle(TransitionEvent(P, 'unconfigured'), now=0.0)[-1] == GetState(P)
+    assert m.handle(GetStateResult(P, 'unconfigured'), now=0.01) == [ChangeState(P, 'configure')]
+    assert m.handle(ChangeStateResult(P, 'configure', True), now=0.02) == [
+        ChangeState(P, 'activate')]
+    [done] = m.handle(ChangeStateResult(P, 'activate', True), now=0.03)
+    assert done.ok and m.snapshot(P)['strikes'] == 0
+    m.handle(TransitionEvent(P, 'inactive'), now=5.0)
+    assert m.snapshot(P)['strikes'] == 1

@@ -157,6 +157,7 @@ class _Tier:
     last_failure: str = ''
     silence: int = 0  # GetState calls in a row that got no answer at all
     active_since: float | None = None  # first answered 'active' while still DOWN
+    ever_active: bool = False  # bringing a new tier up the first time is no failure
 
 
 class RecoveryModel:
@@ -214,8 +215,10 @@ class RecoveryModel:
             if t.phase != IDLE:
                 return []  # mostly our own steps; GetState / ChangeState are the authority
             t.lifecycle = event.state_label
+            t.ever_active = t.ever_active or event.state_label == 'active'
             if event.state_label in ('unconfigured', 'inactive', 'finalized'):
-                return self._incident(name, t, f'lifecycle state is {event.state_label}', now)
+                return self._incident(name, t, f'lifecycle state is {event.state_label}', now,
+                                      strike=t.ever_active)
             return []
         if isinstance(event, ProcessExited):
             t.alive, t.started_at = False, None
@@ -330,6 +333,7 @@ class RecoveryModel:
             return self._wait(t, self._delay(t.silence + 1), now)
         t.silence = 0
         t.lifecycle = label
+        t.ever_active = t.ever_active or label == 'active'
         try:
             path = shortest_path(label)
         except LifecycleError as exc:
@@ -392,6 +396,7 @@ class RecoveryModel:
         if t.circuit == 'half-open':
             t.strikes.clear()
         t.phase, t.deadline, t.pending, t.circuit = IDLE, None, None, 'closed'
+        t.ever_active = True
         return [self._finished(name, t, True, detail, now)]
 
     def _finished(self, name: str, t: _Tier, ok: bool, detail: str,
