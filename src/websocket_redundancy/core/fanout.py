@@ -13,24 +13,27 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
+_EMPTY: dict = {}
+
 
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(',', ':'), allow_nan=False).encode()
 
 
 class Hub:
-    """Topic -> subscribed session keys, and the once-per-sample encoder."""
+    """Topic -> subscribed keys (each with a value, e.g. the client's session), and the
+    once-per-sample encoder."""
 
     def __init__(self, encode: Callable[[Any], bytes] = _json_bytes):
         self.encode = encode
-        self._subscribers: dict[str, set[Hashable]] = {}
+        self._subscribers: dict[str, dict[Hashable, Any]] = {}
 
-    def add(self, topic: str, key: Hashable) -> bool:
+    def add(self, topic: str, key: Hashable, value: Any = None) -> bool:
         """Add ``key`` to ``topic``; True when it is the tier's first subscriber (the
         shell then subscribes on the graph)."""
-        keys = self._subscribers.setdefault(topic, set())
+        keys = self._subscribers.setdefault(topic, {})
         first = not keys
-        keys.add(key)
+        keys[key] = value
         return first
 
     def remove(self, topic: str, key: Hashable) -> bool:
@@ -38,14 +41,15 @@ class Hub:
         keys = self._subscribers.get(topic)
         if keys is None:
             return False
-        keys.discard(key)
+        keys.pop(key, None)
         if keys:
             return False
         del self._subscribers[topic]
         return True
 
-    def subscribers(self, topic: str) -> set[Hashable]:
-        return self._subscribers.get(topic, set())
+    def subscribers(self, topic: str) -> dict[Hashable, Any]:
+        """The keys on ``topic`` with their values (the live dict: copy to mutate)."""
+        return self._subscribers.get(topic, _EMPTY)
 
     def topics(self) -> list[str]:
         return sorted(self._subscribers)
@@ -72,6 +76,11 @@ class SendQueue:
 
     def __len__(self) -> int:
         return len(self._data) + len(self._control)
+
+    @property
+    def waiting(self) -> bool:
+        """Anything queued (cheaper than ``len`` on the hot path)."""
+        return bool(self._data or self._control)
 
     def push_data(self, frame: bytes) -> None:
         if len(self._data) >= self.max_frames:

@@ -71,6 +71,7 @@ class Session:
     subscriptions: dict[str, dict[str, _Sub]] = field(default_factory=dict)
     advertised: dict[str, str] = field(default_factory=dict)
     _last_sent: dict[str, float] = field(default_factory=dict)
+    throttles: dict[str, float] = field(default_factory=dict)  # topic -> effective, s
     _tokens: float = -1.0
     _tokens_at: float = 0.0
 
@@ -180,6 +181,7 @@ class Session:
         first = subs is None
         subs = self.subscriptions.setdefault(topic, {})
         subs[str(frame.get('id', ''))] = _Sub(max(0.0, (throttle or 0) / 1000.0), max(0, queue or 0))
+        self.throttles[topic] = min(s.throttle_s for s in subs.values())
         if first or resume:
             if resume:
                 return [Subscribe(topic, type_name, resume[0], resume[1])]
@@ -198,8 +200,10 @@ class Session:
         else:
             subs.clear()
         if subs:
+            self.throttles[topic] = min(s.throttle_s for s in subs.values())
             return []
         del self.subscriptions[topic]
+        self.throttles.pop(topic, None)
         self._last_sent.pop(topic, None)
         return [Unsubscribe(topic)]
 
@@ -302,10 +306,9 @@ class Session:
     def wants(self, topic: str, now: float) -> bool:
         """When a sample on ``topic`` arrives at ``now``, True if this client takes it
         (it is subscribed and the throttle interval has passed)."""
-        subs = self.subscriptions.get(topic)
-        if not subs:
+        throttle = self.throttles.get(topic)
+        if throttle is None:
             return False
-        throttle = min(s.throttle_s for s in subs.values())
         if throttle > 0:
             if now - self._last_sent.get(topic, -1e18) < throttle:
                 return False
@@ -324,6 +327,7 @@ class Session:
         commands = [Unsubscribe(t) for t in self.subscriptions]
         commands += [Unadvertise(t) for t in self.advertised]
         self.subscriptions.clear()
+        self.throttles.clear()
         self.advertised.clear()
         return commands
 

@@ -77,13 +77,13 @@ class TierProtocol(WebSocketServerProtocol):
 
     # ---- sending ------------------------------------------------------------------
     def send_data(self, prepared) -> None:
-        if self._paused or len(self.queue):
+        if self._paused or self.queue.waiting:
             self.queue.push_data(prepared)
         else:
             self.sendPreparedMessage(prepared)
 
     def send_control(self, payload: bytes) -> None:
-        if self._paused or len(self.queue):
+        if self._paused or self.queue.waiting:
             try:
                 self.queue.push_control(self.factory.prepareMessage(payload))
             except QueueOverflow as exc:
