@@ -6,6 +6,8 @@ into ``--out`` (default ``benchmarks/results/<timestamp>/``). Ctrl-C stops clean
 every child process is stopped (a SIGSTOPped tier gets SIGCONT first) and the
 scenarios completed so far are written.
 
+``--soak-minutes M`` and ``--stress-minutes M`` set those scenarios' durations.
+
 External target (fanout and latency): ``--target ws://HOST:PORT --source-cmd CMD``
 measures another rosbridge server beside ours. CMD publishes the source topic into
 that server's graph; ``{rate}``, ``{size}`` and ``{topic}`` in it are filled in, and
@@ -47,8 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
                         'fanout and latency')
     parser.add_argument('--source-cmd', help='shell command publishing the source topic into '
                         "the target's graph ({rate}, {size}, {topic} are filled in)")
+    parser.add_argument('--soak-minutes', type=float, metavar='M',
+                        help="soak's duration (default: full 60, quick 3, smoke 2/3)")
+    parser.add_argument('--stress-minutes', type=float, metavar='M',
+                        help="stress's duration under load (default: full 10, quick 1, "
+                             'smoke 1/4)')
     parser.set_defaults(mode='quick')
     return parser
+
+
+def _params(args: argparse.Namespace, name: str) -> dict:
+    params = dict(PROFILES[args.mode][name])
+    minutes = {'soak': args.soak_minutes, 'stress': args.stress_minutes}.get(name)
+    if minutes is not None:
+        params['duration_s'] = round(60 * minutes, 1)
+    return params
 
 
 def _terminate(_signum, _frame) -> None:
@@ -58,6 +73,9 @@ def _terminate(_signum, _frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for option in ('soak_minutes', 'stress_minutes'):
+        if getattr(args, option) is not None and getattr(args, option) <= 0:
+            parser.error(f'--{option.replace("_", "-")} must be positive')
     if bool(args.target) != bool(args.source_cmd):
         parser.error('--target and --source-cmd go together: the target needs a source '
                      'publishing /bench/stream into its graph')
@@ -75,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         for name in names:
-            ctx = Context(args.mode, PROFILES[args.mode][name], out, args.target,
+            ctx = Context(args.mode, _params(args, name), out, args.target,
                           args.source_cmd, started=started)
             scenario_started = time.monotonic()
             ctx.progress(name, text='starting')

@@ -100,11 +100,70 @@ def overhead(data: dict, ax) -> None:
     ax.set_title('four tiers vs one, same clients')
 
 
+FAULT_COLOURS = {'kill': 'red', 'hang': 'orange', 'deactivate': 'purple'}
+
+
+def soak(data: dict):
+    """RSS of every process over time (top); faults and client tier changes (bottom)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True,
+                                      gridspec_kw={'height_ratios': [2, 1]})
+    names = sorted({s[1] for s in data['rss_samples']})
+    for i, name in enumerate(names):
+        rows = [s for s in data['rss_samples'] if s[1] == name]
+        for j, pid in enumerate(dict.fromkeys(r[2] for r in rows)):  # one line per process
+            mine = [r for r in rows if r[2] == pid]
+            top.plot([r[0] / 60 for r in mine], [r[3] for r in mine], color=f'C{i % 10}',
+                     label=None if j else name, marker='.' if len(mine) == 1 else None,
+                     linestyle=':' if name.startswith('client') else '-')
+    top.set_ylabel('RSS (MB)')
+    top.legend(fontsize=7, ncol=3)
+    top.set_title('soak: memory of every process (a new line is a restarted process)')
+    tiers = ['primary', 'secondary', 'tertiary', 'emergency']
+    for f in data['faults']:
+        y = tiers.index(f['tier']) if f['tier'] in tiers else len(tiers)
+        bottom.plot([f['t'] / 60, f['t_end'] / 60], [y, y], color=FAULT_COLOURS[f['kind']],
+                    linewidth=6, solid_capstyle='butt')
+    for ch in data['tier_changes']:
+        y = tiers.index(ch['to']) if ch['to'] in tiers else len(tiers)
+        bottom.scatter([ch['t'] / 60], [y + 0.3], marker='v', s=18,
+                       color='black' if ch['fault'] is not None else 'red')
+    for kind, colour in FAULT_COLOURS.items():
+        bottom.plot([], [], color=colour, linewidth=6, label=kind)
+    bottom.scatter([], [], marker='v', color='black', label='client tier change')
+    bottom.scatter([], [], marker='v', color='red', label='false failover')
+    bottom.set_yticks(range(len(tiers)), tiers)
+    bottom.set_xlabel('minutes')
+    bottom.legend(fontsize=7, ncol=5, loc='upper center', bbox_to_anchor=(0.5, -0.35))
+    bottom.set_title('faults (injection to recovery) and client tier changes')
+    return fig
+
+
+def stress(data: dict, ax) -> None:
+    series = data['series']
+    ax.plot([s[0] for s in series], [s[2] for s in series], label='p99 per second')
+    ax.plot([s[0] for s in series], [s[1] for s in series], label='p50 per second')
+    start, end = data['stress_window']
+    ax.axvspan(start, end, color='orange', alpha=0.2,
+               label=f'{data["busy_processes"]} busy loops')
+    for at, _tier, detail in data["verdicts"]:
+        ax.axvline(at, color='red' if '-> DOWN' in detail else 'grey', linestyle=':')
+    for ch in data['tier_changes']:
+        ax.axvline(ch['t'], color='red', linewidth=2)
+    ax.set_yscale('log')
+    ax.set_xlabel('seconds (dotted: SUSPECT grey, DOWN red; solid red: tier change)')
+    ax.set_ylabel('latency (ms)')
+    ax.legend(fontsize=8)
+    ax.set_title('latency before and under CPU stress')
+
+
 DRAW = {'failover': failover, 'recovery': recovery, 'fanout': fanout, 'latency': latency,
-        'capacity': capacity, 'overhead': overhead}
+        'capacity': capacity, 'overhead': overhead, 'stress': stress}
+FIGURES = {'soak': soak}  # these draw their own figure
 
 
 def draw(name: str, data: dict, out: Path) -> Path | None:
+    if name in FIGURES:
+        return _save(FIGURES[name](data), out, name)
     if name not in DRAW:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -120,14 +120,20 @@ class UpSystem:
             out['coordinator'] = self.piece_pids['coordinator']
         return out
 
-    def source(self, rate: float, size: int = 100, topic: str = '/bench/stream') -> Child:
-        """Start a source publishing into this system's graph; wait until it runs and
-        the primary has seen the topic (tiers look for topics every 0.5 s)."""
-        listen = f'tcp/127.0.0.1:{free_port_block(1)}'
-        args = ['--domain', str(self.domain), '--graph-listen', listen,
-                '--rate', f'{rate:g}', '--size', str(size), '--topic', topic]
+    def graph_args(self) -> list[str]:
+        """Arguments joining this system's graph from a new process (its own port)."""
+        args = ['--domain', str(self.domain),
+                '--graph-listen', f'tcp/127.0.0.1:{free_port_block(1)}']
         for endpoint in self.endpoints:
             args += ['--graph-connect', endpoint]
+        return args
+
+    def source(self, rate: float, size: int = 100, topic: str = '/bench/stream',
+               max_seconds: float = 900.0) -> Child:
+        """Start a source publishing into this system's graph; wait until it runs and
+        the primary has seen the topic (tiers look for topics every 0.5 s)."""
+        args = self.graph_args() + ['--rate', f'{rate:g}', '--size', str(size),
+                                    '--topic', topic, '--max-seconds', f'{max_seconds:g}']
         child = Child(python('benchmarks.source', *args), f'source ({self.label})', stdin=True)
         child.wait_line('READY', 30)
         self.sources.append(child)

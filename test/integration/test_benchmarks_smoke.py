@@ -104,3 +104,36 @@ def test_the_table_and_the_plots_are_written(smoke):
         assert png.read_bytes()[:8] == PNG, f'{png} is not a PNG'
     assert sorted(results['plots']) == sorted(f'{n}.png' for n in ORDER)
     assert '[failover kill 1/1]' in run.stderr
+
+
+def test_soak_and_stress_report_their_runs(smoke):
+    """When the smoke run ends, soak has faults (each with its kind, tier and whether it
+    recovered), per-client continuity, classified tier changes and RSS samples of every
+    process; stress has its window, per-client delivered/offered and the verdict counts.
+    Only the shape is checked: how many faults recovered or failed over is the figures'."""
+    out, run = smoke
+    scenarios = json.loads((out / 'results.json').read_text())['scenarios']
+    soak = scenarios['soak']['data']
+    assert soak['faults'], 'soak injected no fault'
+    for fault in soak['faults']:
+        assert fault['kind'] in ('kill', 'hang', 'deactivate') and fault['tier'], fault
+        assert isinstance(fault['recovered'], bool) and fault['t_end'] >= fault['t'], fault
+    assert len(soak['clients']) == 2
+    for client in soak['clients']:
+        assert client['delivered'] > 0 and {'lost', 'dup', 'gaps', 'false_failovers'} <= (
+            client.keys()), client
+    for change in soak['tier_changes']:
+        assert {'from', 'to', 'reason', 'fault', 't', 'client'} <= change.keys(), change
+    named = {s[1] for s in soak['rss_samples']}
+    assert {'up', 'source', 'coordinator', 'primary', 'secondary', 'tertiary',
+            'emergency', 'client 0', 'client 1'} <= named, named
+    assert set(soak['memory']) == named
+    stress = scenarios['stress']['data']
+    start, end = stress['stress_window']
+    assert 0 < start < end and stress['busy_processes'] >= 1
+    for client in stress['clients']:
+        assert client['offered'] > 0 and client['delivered'] <= client['offered'], client
+    assert stress['latency_before_ms']['n'] > 0 and stress['latency_under_ms']['n'] > 0
+    names = [f['name'] for f in scenarios['stress']['figures']]
+    assert any(n.startswith('false failovers under CPU stress') for n in names), names
+    assert '[soak fault] #1 ' in run.stderr and '[stress] ' in run.stderr
