@@ -6,10 +6,13 @@ shortest legal lifecycle path to ACTIVE one ``ChangeState`` at a time, each awai
 a timeout. A process that exited is respawned only where the coordinator supervises it;
 a respawned node comes back unconfigured and is configured and activated.
 
-Every incident and every failed step is a *strike*. Retries wait ``backoff(...)``; when
+Every incident of a tier that was once active, and every failed step, is a *strike*
+(bringing a new tier up the first time is not). Retries wait ``backoff(...)``; when
 ``failure_threshold`` strikes fall within ``failure_window`` the circuit opens (the tier
 is FAILED, ``MarkFailed``), and after ``cool_off`` one half-open attempt is made. A hung
-tier (alive, not answering) only ever gets backed-off ``GetState`` calls, never respawns.
+tier (alive, not answering) only ever gets ever rarer ``GetState`` calls, strikes once
+per incident and is never respawned; a tier that answers ``active`` while its witnesses
+still say DOWN gets ``catch_up`` seconds before that counts as a failure.
 """
 
 from __future__ import annotations
