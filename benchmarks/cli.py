@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                'target': args.target, 'scenarios': {}}
     started = time.monotonic()
     signal.signal(signal.SIGTERM, _terminate)
+    # Started in the background of a script, SIGINT arrives ignored; Ctrl-C must still stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f'benchmarks: {args.mode} mode, {", ".join(names)} -> {out}', file=sys.stderr)
     code = 0
     try:

@@ -2,7 +2,9 @@
 periodic RSS samples, the coordinator's status events, and client tier changes.
 
 ``StatusWatcher`` polls ``GET /status`` (the first tier that answers) every
-``interval`` seconds and keeps every event once (the document holds only the last 50).
+``interval`` seconds and keeps every event once (the document holds only the last 50;
+an event's ``at`` may differ by a millisecond between documents, so one seen within
+``SAME_EVENT_S`` of the same tier, kind and detail is the same event).
 ``RssSampler`` samples the RSS of every named process (``up``, each tier, the
 coordinator, the source, each client) every ``interval`` seconds; a process that was
 restarted shows as a new pid under the same name. Both are daemon threads stopped with
@@ -18,6 +20,7 @@ from collections.abc import Callable
 
 from .procs import http_json, rss_bytes
 
+SAME_EVENT_S = 0.05
 CHANGE = re.compile(r'tier changed: (\S+) -> (\S+) \((.*)\)$')
 
 
@@ -72,7 +75,7 @@ class StatusWatcher(_Loop):
         self.ports = list(ports)
         self.events: list[dict] = []
         self.doc: dict = {}
-        self._seen: set[tuple] = set()
+        self._seen: dict[tuple, list[float]] = {}
         self._lock = threading.Lock()
         self.tick()
 
@@ -86,9 +89,12 @@ class StatusWatcher(_Loop):
         with self._lock:
             self.doc = doc
             for e in doc.get('events') or []:
-                key = (e.get('at'), e.get('tier'), e.get('kind'), e.get('detail'))
-                if key not in self._seen:
-                    self._seen.add(key)
+                # The same event's wall time moves by a millisecond from one document to
+                # the next (converted from monotonic time when each is built).
+                key, at = (e.get('tier'), e.get('kind'), e.get('detail')), e.get('at') or 0
+                seen = self._seen.setdefault(key, [])
+                if not any(abs(at - other) < SAME_EVENT_S for other in seen):
+                    seen.append(at)
                     self.events.append(dict(e))
 
     def snapshot(self) -> tuple[dict, list[dict]]:

@@ -187,6 +187,7 @@ def report(ctx, system, clients, faults, sampler, doc, events, up_lines, t0) -> 
     rec, kill = summary(recovered, 3), summary(kills, 3)
     restarts = _restarts(up_lines)
     failed = [e for e in events if e.get('kind') in ('failed', 'recovery_failed')]
+    verdicts = sum(1 for e in failed if e.get('kind') == 'failed')
     circuits = {r.get('endpoint') or r.get('name'): r.get('circuit')
                 for r in doc.get('tiers') or []}
     memory = memory_report(sampler.samples, p['warm_s'])
@@ -208,8 +209,8 @@ def report(ctx, system, clients, faults, sampler, doc, events, up_lines, t0) -> 
         figure('gaps reported by the clients', sum(c['gaps'] for c in per_client), 'msgs'),
         figure(f'false failovers ({len(all_changes)} tier changes, each client)', false, 'msgs',
                '0', false == 0),
-        figure('coordinator restarts / FAILED or recovery_failed events',
-               f'{restarts.get("coordinator", 0)} / {len(failed)}', 'msgs'),
+        figure('coordinator restarts / FAILED verdicts (circuit opened)',
+               f'{restarts.get("coordinator", 0)} / {verdicts}', 'msgs'),
     ]
     hours = (sampler.samples[-1][0] / 3600) if sampler.samples else 0
     worst_client = max((k for k in memory if k.startswith('client')),
