@@ -143,3 +143,15 @@ def test_render_table_aligns_columns():
     assert '50/200' in rows[0] and '25%' in rows[0]
     assert '12.3 ms' in rows[1]
     assert 'recent events:' in text and text.endswith('\n')
+
+
+def test_an_event_keeps_its_time_from_one_document_to_the_next():
+    """When the status is built twice, an event has the same wall time in both, so a
+    reader polling GET /status can tell a repeat from a new event."""
+    from websocket_redundancy.core.health import HealthChanged
+    from websocket_redundancy.core.status import EventLog
+    log = EventLog()
+    log.record(HealthChanged('primary', 'UP', 'DOWN', 'process exited', 10.0), 10.0)
+    first = log.as_wall(lambda t: 1_700_000_000.0 + t)
+    second = log.as_wall(lambda t: 1_700_000_000.0017 + t)  # a later build, clocks drifted
+    assert first == second and first[0]['at'] == 1_700_000_010.0

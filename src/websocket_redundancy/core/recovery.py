@@ -241,13 +241,11 @@ class RecoveryModel:
             if self._in_grace(t, now):
                 return self._wait(t, self.settings.settle, now)  # still starting up
             # No answer at all: hung (SIGSTOP) or unreachable, not failing. Ask again,
-            # less and less often, but strike no more than once per incident: the
-            # breaker is for crash loops and failing transitions, and a tier hung twice
-            # in a minute must not end up FAILED.
+            # less and less often, with no further strike: the incident was the strike,
+            # the breaker is for crash loops and failing transitions, and a tier hung
+            # twice in a minute must not end up FAILED.
             t.silence += 1
             t.last_failure = silent
-            if t.silence == 1:
-                self._strike(t, now)
             return self._wait(t, self._delay(t.silence + 1), now)
         t.silence = 0
         t.lifecycle = label

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,16 @@ class EventLog:
 
     def entries(self) -> list[dict[str, Any]]:
         return [dict(e) for e in self._items]
+
+    def as_wall(self, wall: Callable[[float], float | None]) -> list[dict[str, Any]]:
+        """The entries with wall-clock ``at``, converted once per entry: every status
+        document then gives an event the same time, so a reader can tell repeats."""
+        out = []
+        for e in self._items:
+            if '_wall' not in e:
+                e['_wall'] = wall(e['at'])
+            out.append({k: v for k, v in e.items() if k != '_wall'} | {'at': e['_wall']})
+        return out
 
 
 def _event_entry(item: object) -> dict[str, Any] | None:
@@ -139,7 +149,7 @@ def build_status(*, generated_at: float, now: float, coordinator: CoordinatorInf
             'uptime_s': round(max(0.0, generated_at - coordinator.started_at), 3),
         },
         'tiers': rows,
-        'events': [{**e, 'at': wall(e['at'])} for e in (events.entries() if events else [])],
+        'events': events.as_wall(wall) if events else [],
     }
 
 
