@@ -1,4 +1,6 @@
-"""Node unit tests under rclpy (collected only where ROS 2 is installed).
+"""Node tests under rclpy and a real DDS middleware (collected only where ROS 2 is
+installed). Waits are bounded executor spins with deadlines, never idle sleeps: DDS
+discovery runs on its own time, which no injected clock can step.
 
 The nodes run without an executor thread and without a running reactor: lifecycle
 triggers are called in-process (``runtime.on_reactor`` then calls straight through).
@@ -106,7 +108,9 @@ def test_when_one_publisher_sends_every_subscriber_gets_the_same_keys(ros):
     deadline = time.monotonic() + 10
     while nodes[0].count_subscribers('/keys') < 2 and time.monotonic() < deadline:
         executor.spin_once(timeout_sec=0.05)
-    time.sleep(0.5)
+    settle = time.monotonic() + 0.5  # the writer's side of DDS matching: keep spinning
+    while time.monotonic() < settle:
+        executor.spin_once(timeout_sec=0.05)
     for i in range(5):
         pub.publish({'data': str(i)})
     while min(len(g) for g in got) < 5 and time.monotonic() < deadline:
