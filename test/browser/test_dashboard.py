@@ -5,6 +5,10 @@ Also a page written against the roslibjs API (Ros, Topic, Service) that imports
 """
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags', 'playwright')
+
 import os
 import shutil
 import time

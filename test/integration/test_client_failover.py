@@ -8,6 +8,10 @@ Each test prints what it measured (pytest -s shows it).
 """
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags')
+
 import json
 import os
 import signal

@@ -2,6 +2,10 @@
 lifecycle transitions, and publishes one status document on every surface."""
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags', 'jsonschema')
+
 import json
 import os
 import signal

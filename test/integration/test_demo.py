@@ -3,6 +3,10 @@ secondary, deactivate primary, SIGSTOP primary, ...), every one recovered, the c
 failovers measured, the summary table printed, and every child stopped."""
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags')
+
 import re
 
 import pytest

@@ -4,6 +4,10 @@ Every wait has a deadline and says what it was waiting for; nothing asserts on t
 """
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags')
+
 import os
 import queue
 import random

@@ -3,6 +3,10 @@
 Both run on one real reactor in a child process (the test process keeps no global
 reactor running); the child prints what the probe reported at each step as JSON.
 """
+from needs import needs
+
+needs('zenoh', 'rosbags')
+
 import json
 import subprocess
 import sys

@@ -1,6 +1,10 @@
 """Replay of real rosbag2 files (sqlite3 and MCAP, written by rosbags) into a MemoryGraph."""
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags')
+
 import sqlite3
 import threading
 from pathlib import Path

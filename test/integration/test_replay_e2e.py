@@ -2,6 +2,10 @@
 tier process, with the recorded values in the recorded order (custom type included)."""
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags', 'roslibpy')
+
 import threading
 
 import pytest

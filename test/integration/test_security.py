@@ -2,6 +2,10 @@
 that are never logged, half-open connections and connection storms."""
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags')
+
 import datetime
 import socket
 import ssl

@@ -2,6 +2,10 @@
 never reads, which must not slow the others (bounded per-client queues)."""
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags')
+
 import time
 
 import pytest

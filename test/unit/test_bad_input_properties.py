@@ -1,6 +1,10 @@
 """Property-based bad input: whatever a client sends, the session answers with commands
 (never an exception), and whatever a config file holds, the loader returns settings or
 one SettingsError listing sentences."""
+from needs import needs
+
+needs('hypothesis')
+
 import json
 
 from hypothesis import given, settings

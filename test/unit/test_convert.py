@@ -1,6 +1,10 @@
 """rosbags objects <-> rosbridge dicts: round trips through CDR and clear errors."""
 from __future__ import annotations
 
+from needs import needs
+
+needs('rosbags')
+
 import base64
 import math
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from needs import needs
 from websocket_redundancy.core.endpoints import node_name
 from websocket_redundancy.net.coordinator import CoordinatorSettings
 
@@ -14,7 +15,9 @@ from .test_coordinator_shell import SCHEMA, FakeTier, World
 
 @pytest.fixture
 def validator():
-    jsonschema = pytest.importorskip('jsonschema')
+    needs('jsonschema')
+    import jsonschema
+
     return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from twisted.internet import task
 
+from needs import needs
 from websocket_redundancy.core.lifecycle import LifecycleMachine, State
 from websocket_redundancy.core.settings import settings_from_dict
 from websocket_redundancy.graph.memory import MemoryGraph
@@ -150,7 +151,9 @@ class World:
 
 @pytest.fixture
 def validator():
-    jsonschema = pytest.importorskip('jsonschema')
+    needs('jsonschema')
+    import jsonschema
+
     return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
 
 

@@ -1,6 +1,10 @@
 """The simulator's scheduling and shell, driven by a fake clock (no sleeps, no thread)."""
 from __future__ import annotations
 
+from needs import needs
+
+needs('rosbags')
+
 import json
 import random
 import threading
@@ -49,7 +53,7 @@ def collect(graph: MemoryGraph) -> list:
 
 
 def test_topic_table_matches_design():
-    """The simulator publishes exactly DESIGN.md's topics at its rates."""
+    """The simulator publishes exactly the design's topics at its rates."""
     assert {t.topic: t.rate_hz for t in TOPICS} == DESIGN_RATES
 
 

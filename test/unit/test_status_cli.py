@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from needs import needs
 from websocket_redundancy.cli import main
 from websocket_redundancy.core.health import HealthModel, Heartbeat
 from websocket_redundancy.core.recovery import RecoveryModel
@@ -62,7 +63,9 @@ def closed_url():
 
 def test_document_validates_against_the_schema():
     """When built from the models, the document the CLI prints validates."""
-    jsonschema = pytest.importorskip('jsonschema')
+    needs('jsonschema')
+    import jsonschema
+
     jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(document())
 
 

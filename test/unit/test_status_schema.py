@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
-jsonschema = pytest.importorskip('jsonschema')
+from needs import needs  # noqa: E402
+
+needs('jsonschema')
+
+import jsonschema  # noqa: E402
 
 from websocket_redundancy.core.health import (  # noqa: E402
     HealthModel,
