@@ -1,7 +1,8 @@
 """websocket_redundancy: an ament_python package that is also pip-installable.
 
 Runtime dependencies that rosdep provides on Humble and Jazzy are in
-``install_requires``; the embedded graph (Zenoh + rosbags, for running without
+``install_requires`` (``twisted[tls]`` is what Debian's ``python3-twisted`` brings:
+pyOpenSSL and service-identity, for ``wss://``); the embedded graph (Zenoh + rosbags, for running without
 ROS 2) and the fast JSON encoder are extras, so ``ros2 run`` never fails for a
 package that only the embedded mode needs.
 """
@@ -16,7 +17,8 @@ setup(
     version='0.1.0',
     package_dir={'': 'src'},
     packages=find_packages('src'),
-    package_data={package_name: ['web/*.html', 'web/*.js', 'web/*.css', 'schema/*.json']},
+    package_data={package_name: ['web/*.html', 'web/*.js', 'web/*.css', 'web/package.json',
+                               'schema/*.json']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
@@ -26,7 +28,7 @@ setup(
     python_requires='>=3.10',
     install_requires=[
         'setuptools',
-        'twisted>=22.1',
+        'twisted[tls]>=22.1',
         'autobahn>=22.1',
         'pyyaml>=5.4',
     ],

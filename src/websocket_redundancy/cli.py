@@ -299,5 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # an install that lacks a dependency
+        print(f'error: websocket-redundancy {args.command} needs the Python module '
+              f'{exc.name!r}, which is not installed here: pip install '
+              '"websocket-redundancy[embedded]" (from a checkout: pip install ".[embedded]")',
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 0

@@ -29,6 +29,10 @@ class SettingsError(ValueError):
         super().__init__('invalid configuration:\n  - ' + '\n  - '.join(problems))
 
 
+# What a user fixes by installing or configuring, not a bug: said in one sentence, without
+# a traceback, where a lifecycle callback fails with it.
+ENVIRONMENT_ERRORS = (ImportError, SettingsError)
+
 @dataclass(frozen=True)
 class TierSettings:
     name: str

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.ssl import optionsForClientTLS
 
 from ..core.failover import HANG_CODE
+from .wsurl import client_endpoint, split_ws_url, status_url
+
+__all__ = ['LinkEvents', 'WsLink', 'connect_ws', 'fetch_status', 'split_ws_url', 'status_url']
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +26,6 @@ class LinkEvents(Protocol):
     def opened(self) -> None: ...
     def frame(self, data: dict[str, Any]) -> None: ...
     def closed(self, code: int, reason: str) -> None: ...
-
-
-def split_ws_url(url: str) -> tuple[str, str, int]:
-    """``(scheme, host, port)`` of a ``ws://`` or ``wss://`` URL; ValueError otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in ('ws', 'wss') or not parts.hostname:
-        raise ValueError(f'tier URL {url!r} must look like ws://host:port')
-    return parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == 'wss' else 80)
-
-
-def status_url(ws_url: str) -> str:
-    """The tier's ``GET /status`` URL (same host and port as its WebSocket)."""
-    scheme, host, port = split_ws_url(ws_url)
-    host = f'[{host}]' if ':' in host else host
-    return f'{"https" if scheme == "wss" else "http"}://{host}:{port}/status'
 
 
 class TierClientProtocol(WebSocketClientProtocol):
@@ -74,14 +59,11 @@ class WsLink:
         self._proto: TierClientProtocol | None = None
         self._open = False
         self._done = False
-        scheme, host, port = split_ws_url(url)
         factory = WebSocketClientFactory(url, headers=headers or None)
         factory.protocol = TierClientProtocol
         factory.link = self
         factory.setProtocolOptions(openHandshakeTimeout=timeout, closeHandshakeTimeout=1.0)
-        endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
-        if scheme == 'wss':
-            endpoint = wrapClientTLS(optionsForClientTLS(host), endpoint)
+        endpoint = client_endpoint(reactor, url, timeout)
         self._attempt: Deferred = endpoint.connect(factory)
         self._attempt.addCallbacks(self._connected, self._failed)
 

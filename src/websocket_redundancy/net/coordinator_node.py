@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.lifecycle import LifecycleError, LifecycleMachine, State
+from ..core.settings import ENVIRONMENT_ERRORS
 from ..graph.port import GraphError
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,6 @@ class CoordinatorNode:
     def state(self) -> str:
         return self.machine.state.label
 
-    def autostart(self) -> bool:
-        """Configure and activate, as a standalone run does."""
-        return self.change_state('configure')[0] and self.change_state('activate')[0]
-
     def change_state(self, transition: str | int) -> tuple[bool, str]:
         """One transition, on the loop: (success, reason)."""
         start = self.machine.state
@@ -71,7 +68,9 @@ class CoordinatorNode:
         try:
             reason, result = callback(), 'success'
         except Exception as exc:  # a callback bug: say so, land in errorprocessing
-            log.exception('coordinator: %s failed', middle.label)
+            # a missing module or bad setting is one sentence; anything else a traceback
+            log.error('coordinator: %s failed: %r', middle.label, exc,
+                      exc_info=not isinstance(exc, ENVIRONMENT_ERRORS))
             reason, result = f'{middle.label} raised {exc!r}', 'error'
         landed = self.machine.finish(result)
         if landed is State.ERRORPROCESSING:

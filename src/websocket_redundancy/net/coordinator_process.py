@@ -45,12 +45,20 @@ def run_coordinator(settings: Settings, graph: Graph, autostart: bool = True,
         run_on_loop=lambda fn: threads.blockingCallFromThread(reactor, fn),
         on_active=on_active, on_finalized=on_finalized)
 
+    exit_code = [0]
+
     def start() -> None:
-        if autostart and not node.autostart():
-            print('error: the coordinator could not activate; see the log', file=sys.stderr)
-            reactor.stop()
-        elif not autostart:
+        if not autostart:
             _say(f'coordinator: unconfigured, waiting for {NODE}/change_state')
+            return
+        for transition in ('configure', 'activate'):
+            ok, reason = node.change_state(transition)
+            if not ok:
+                print(f'error: the coordinator could not {transition}: {reason}',
+                      file=sys.stderr, flush=True)
+                exit_code[0] = 1
+                stop_once()
+                return
 
     def shutdown() -> None:
         stopping.append(True)  # the reactor is already on its way down
@@ -60,4 +68,4 @@ def run_coordinator(settings: Settings, graph: Graph, autostart: bool = True,
     reactor.addSystemEventTrigger('before', 'shutdown', shutdown)
     reactor.callWhenRunning(start)
     reactor.run()
-    return 0
+    return exit_code[0]

@@ -18,15 +18,13 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from twisted.application.internet import ClientService, backoffPolicy
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.ssl import optionsForClientTLS
 
 from ..core.settings import HEARTBEAT_TOPIC
 from .tier import PROBE_HEADER
+from .wsurl import client_endpoint
 
 log = logging.getLogger(__name__)
 SUBSCRIBE = json.dumps({'op': 'subscribe', 'id': 'coordinator-probe', 'topic': HEARTBEAT_TOPIC,
@@ -88,16 +86,6 @@ class ProbeProtocol(WebSocketClientProtocol):
         state.last_close = (code, reason or '')
 
 
-def _endpoint(reactor, url: str, timeout: float):
-    parts = urlsplit(url)
-    if parts.scheme not in ('ws', 'wss') or not parts.hostname:
-        raise ValueError(f'probe URL {url!r} must look like ws://host:port')
-    port = parts.port or (443 if parts.scheme == 'wss' else 80)
-    endpoint = HostnameEndpoint(reactor, parts.hostname, port, timeout=timeout)
-    if parts.scheme == 'wss':
-        endpoint = wrapClientTLS(optionsForClientTLS(parts.hostname), endpoint)
-    return endpoint
-
 
 class WebSocketProbe:
     """One tier's probe connection, reconnecting until ``stop()``."""
@@ -113,7 +101,7 @@ class WebSocketProbe:
         factory.setProtocolOptions(openHandshakeTimeout=max(1.0, 2 * interval),
                                    closeHandshakeTimeout=1.0)
         self._service = ClientService(
-            _endpoint(reactor, url, timeout=max(1.0, 2 * interval)), factory,
+            client_endpoint(reactor, url, timeout=max(1.0, 2 * interval)), factory,
             retryPolicy=backoffPolicy(initialDelay=min(0.2, interval), maxDelay=2.0,
                                       factor=1.5),
             clock=reactor)

@@ -5,6 +5,11 @@ process, reports when each is ready (its ``READY`` line), restarts a child that 
 with a growing delay (reset once it has stayed up), forwards children's warnings with
 their name, and on stop sends SIGTERM, then SIGKILL to what is still running after a
 grace period.
+
+A child that cannot start is not restarted forever: one that exits with the usage
+code (a bad configuration or environment) stops ``up`` at once, and one that fails
+the same way before it was ready ``START_FAILURES`` times in a row (same exit code,
+same last ``error:`` line) stops it too, naming the child and the cause.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ class ChildSpec:
 
 
 USAGE_ERROR = 2  # the CLI's exit code for a bad configuration or environment
+START_FAILURES = 3  # identical failures before ready, in a row, that stop ``up``
 
 
 def restart_delay(restarts_in_a_row: int, base: float = 0.1, cap: float = 5.0) -> float:
@@ -62,6 +68,9 @@ class _Child:
     restarts: int = 0
     restarts_in_a_row: int = 0
     ended: defer.Deferred | None = None
+    last_error: str = ''  # this run's last ``error:`` line on stderr
+    start_failure: tuple[int | None, str] | None = None  # (exit code, error) of the last
+    start_failures: int = 0  # ... and how many runs in a row failed that way
 
 
 class Supervisor:
@@ -86,6 +95,7 @@ class Supervisor:
         env = {**os.environ, 'PYTHONUNBUFFERED': '1', **child.spec.env}
         proto = _ChildProtocol(self, child)
         child.ready = False
+        child.last_error = ''
         child.ended = defer.Deferred()
         child.transport = self.reactor.spawnProcess(
             proto, child.spec.argv[0], child.spec.argv, env=env,
@@ -96,8 +106,12 @@ class Supervisor:
     def on_line(self, child: _Child, fd: int, line: str) -> None:
         if fd == 1 and line.startswith('READY ') and not child.ready:
             child.ready = True
+            child.start_failure, child.start_failures = None, 0
             self.on_ready(child.spec.name, line)
-        elif line.strip():
+            return
+        if fd == 2 and line.startswith('error: '):
+            child.last_error = line[len('error: '):].strip()
+        if line.strip():
             self.out(f'[{child.spec.name}] {line}')
 
     def on_exit(self, child: _Child, reason) -> None:
@@ -109,11 +123,7 @@ class Supervisor:
             return
         ran_for = self.clock() - child.started_at
         code = getattr(reason, 'exitCode', None)
-        if code == USAGE_ERROR and not child.ready:
-            # A configuration or environment error (it said why on stderr): restarting
-            # would only repeat it.
-            self.out(f'{child.spec.name} cannot start (exit {code}); not restarting it')
-            self.on_fatal(child.spec.name)
+        if not child.ready and self._cannot_start(child, code):
             return
         if ran_for >= self.stable_after:
             child.restarts_in_a_row = 0
@@ -125,6 +135,28 @@ class Supervisor:
         self.out(f'{child.spec.name} (pid {child.pid}) {how} after {ran_for:.1f} s; '
                  f'restarting in {delay:.1f} s (restart #{child.restarts})')
         self.reactor.callLater(delay, self._spawn, child)
+
+    def _cannot_start(self, child: _Child, code: int | None) -> bool:
+        """Count a failure before ready; True (and ``up`` told) when restarting would
+        only repeat it: the usage exit code, or the same failure START_FAILURES times."""
+        name = child.spec.name
+        cause = child.last_error or f'exit code {code}'
+        if code == USAGE_ERROR:
+            self.out(f'{name} cannot start: {cause}; not restarting it')
+            self.on_fatal(name)
+            return True
+        if code is None:  # killed by a signal: not a start-up failure of its own
+            child.start_failure, child.start_failures = None, 0
+            return False
+        failure = (code, child.last_error)
+        child.start_failures = child.start_failures + 1 if failure == child.start_failure else 1
+        child.start_failure = failure
+        if child.start_failures < START_FAILURES:
+            return False
+        self.out(f'{name} failed to start {child.start_failures} times in a row '
+                 f'(exit {code}): {cause}; not restarting it')
+        self.on_fatal(name)
+        return True
 
     def stop(self, grace: float = 5.0) -> defer.Deferred:
         """SIGTERM every child; SIGKILL the ones still running after ``grace``."""
@@ -155,4 +187,4 @@ def python_argv(*args: str) -> list[str]:
     return [sys.executable, '-m', 'websocket_redundancy', *args]
 
 
-__all__ = ['ChildSpec', 'Supervisor', 'python_argv', 'restart_delay', 'signal']
+__all__ = ['START_FAILURES', 'ChildSpec', 'Supervisor', 'python_argv', 'restart_delay', 'signal']

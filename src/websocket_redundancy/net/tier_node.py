@@ -36,7 +36,7 @@ from twisted.internet.task import LoopingCall
 
 from ..core.endpoints import default_endpoint, node_name
 from ..core.lifecycle import LifecycleError, LifecycleMachine, State
-from ..core.settings import STATUS_TOPIC, Settings
+from ..core.settings import ENVIRONMENT_ERRORS, STATUS_TOPIC, Settings, SettingsError
 from ..graph.port import Graph, GraphError
 from .tier_process import TierRunner
 
@@ -104,7 +104,8 @@ class TierNode:
             reason = callback()
             result = 'success' if not reason else 'failure'
         except Exception as exc:  # a callback bug: log it (rclpy would swallow it)
-            log.exception('%s: %s failed', self.tier.name, middle.label)
+            log.error('%s: %s failed: %r', self.tier.name, middle.label, exc,
+                      exc_info=not isinstance(exc, ENVIRONMENT_ERRORS))
             reason, result = f'{middle.label} raised {exc!r}', 'error'
         landed = self.machine.finish(result)
         if landed is State.ERRORPROCESSING:
@@ -127,8 +128,12 @@ class TierNode:
             pass
 
     def _on_configure(self) -> str:
-        self.runner = TierRunner(self.settings, self.tier.name, self.graph, self.reactor,
-                                 port=self.port_wanted, status_source=lambda: self.status_doc)
+        try:
+            self.runner = TierRunner(self.settings, self.tier.name, self.graph, self.reactor,
+                                     port=self.port_wanted,
+                                     status_source=lambda: self.status_doc)
+        except SettingsError as exc:  # e.g. a TLS file it cannot read: stay unconfigured
+            return '; '.join(exc.problems)
         self.runner.service.state = 'inactive'
         return ''
 

@@ -18,6 +18,7 @@ from ..core.settings import Settings
 from ..graph.port import Graph
 from .http import TierRoot
 from .tier import TierService
+from .wsurl import server_tls_context
 
 log = logging.getLogger(__name__)
 TRACK_INTERVAL_S = 0.5  # how often an active tier looks for new in-scope topics
@@ -36,6 +37,9 @@ class TierRunner:
         self.site = Site(TierRoot(self.service, status_source or (lambda: None)),
                          timeout=self.service.limits.handshake_timeout_s)
         self.site.noisy = False
+        security = settings.security
+        self._tls = (server_tls_context(security.tls_key, security.tls_cert) if security.tls
+                     else None)
         self._listening = None
         self._beat = LoopingCall(self.service.beat)
         self._beat.clock = self.reactor
@@ -44,11 +48,8 @@ class TierRunner:
 
     def listen(self) -> int:
         tier = self.service.tier
-        security = self.service.settings.security
-        if security.tls:
-            from twisted.internet.ssl import DefaultOpenSSLContextFactory
-            context = DefaultOpenSSLContextFactory(security.tls_key, security.tls_cert)
-            self._listening = self.reactor.listenSSL(self.port_wanted, self.site, context,
+        if self._tls is not None:
+            self._listening = self.reactor.listenSSL(self.port_wanted, self.site, self._tls,
                                                      interface=tier.host)
         else:
             self._listening = self.reactor.listenTCP(self.port_wanted, self.site,
