@@ -1,7 +1,7 @@
 // The browser failover machine, stepped with an injected clock (node --test, no sleeps).
 // Scenarios mirror test/unit/test_failover.py so both clients behave the same.
 import assert from 'node:assert/strict';
-import { mock, test } from 'node:test';
+import { test } from 'node:test';
 
 import { DeliveryFilter } from '../../src/websocket_redundancy/web/failover-dedup.js';
 import { FailoverMachine, failoverSettings } from '../../src/websocket_redundancy/web/failover-machine.js';
@@ -478,16 +478,32 @@ class FakeSocket {
   close() { this.readyState = 3; }
 }
 
+/** Timers the test advances by hand (the shell's `timers` option), as Twisted's task.Clock. */
+class FakeTimers {
+  constructor() { this.now = 0; this.next = 1; this.due = new Map(); }
+
+  setTimeout(fn, ms) { const id = this.next++; this.due.set(id, { at: this.now + ms, fn }); return id; }
+
+  clearTimeout(id) { this.due.delete(id); }
+
+  tick(ms) {
+    this.now += ms;
+    for (const [id, { at, fn }] of [...this.due].sort((a, b) => a[1].at - b[1].at)) {
+      if (at <= this.now && this.due.delete(id)) fn();
+    }
+  }
+}
+
 function shell(fetchImpl, overrides = {}) {
   FakeSocket.made = [];
   return new FailoverClient({ urls: [A, SEC], WebSocketImpl: FakeSocket, fetchImpl,
-    clock: () => 0, pageOrigin: undefined, pageHost: undefined, ...overrides });
+    clock: () => 0, pageOrigin: undefined, pageHost: undefined, timers: new FakeTimers(),
+    ...overrides });
 }
 const flush = () => new Promise((resolve) => { setImmediate(resolve); });
 const answer = (body) => Promise.resolve({ ok: true, status: 200, json: async () => body });
 
-test('Shell: the first endpoint is picked from the directory fetched at start, not the first bootstrap URL', async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+test('Shell: the first endpoint is picked from the directory fetched at start, not the first bootstrap URL', async () => {
   const asked = [];
   let release;
   const doc = { tiers: [
@@ -507,21 +523,22 @@ test('Shell: the first endpoint is picked from the directory fetched at start, n
   client.close();
 });
 
-test('Shell: without a directory within directoryWaitS, the first bootstrap URL is opened', async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  let now = 0;
-  const client = shell(() => new Promise(() => {}), { directoryWaitS: 0.5, clock: () => now });
+test('Shell: without a directory within directoryWaitS, the first bootstrap URL is opened', async () => {
+  const timers = new FakeTimers();
+  const client = shell(() => new Promise(() => {}),
+    { directoryWaitS: 0.5, clock: () => timers.now / 1000, timers });
   await client.start();
   await flush();
   assert.deepEqual(FakeSocket.made.map((w) => w.url), []);
-  now = 0.5;
-  t.mock.timers.tick(502);
+  timers.tick(499);
+  assert.deepEqual(FakeSocket.made.map((w) => w.url), []);
+  timers.tick(2);
   assert.deepEqual(FakeSocket.made.map((w) => w.url), [A]);
   client.close();
+  assert.deepEqual([...timers.due.keys()], [], 'a timer outlived close()');
 });
 
-test('Shell: the page asks its own tier for the directory when it is one of the bootstrap tiers', async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+test('Shell: the page asks its own tier for the directory when it is one of the bootstrap tiers', async () => {
   const asked = [];
   const client = shell((href) => { asked.push(href); return new Promise(() => {}); },
     { pageOrigin: 'http://s:8081' });

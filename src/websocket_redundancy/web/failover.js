@@ -49,12 +49,14 @@ export class FailoverClient {
    * @param {number} [o.directoryWaitS=1] how long to wait at start for the first
    *   directory before opening anything (0: open the first bootstrap URL at once)
    * @param {number} [o.seed] this client's tie-breaker seed between replicas (random)
+   * @param {{setTimeout: Function, clearTimeout: Function}} [o.timers] where timers are
+   *   armed (the page's own by default; tests pass a fake one and advance it)
    */
   constructor({ urls = null, token = '', settings = {}, directoryIntervalS = 1,
     directoryWaitS = 1, seed = null,
     WebSocketImpl = globalThis.WebSocket, fetchImpl = globalThis.fetch?.bind(globalThis),
     clock = monotonic, jitter = Math.random, pageHost = globalThis.location?.hostname,
-    pageOrigin = globalThis.location?.origin } = {}) {
+    pageOrigin = globalThis.location?.origin, timers = globalThis } = {}) {
     this.machine = new FailoverMachine(failoverSettings(settings), jitter, seed);
     this.urls = urls;
     this.token = token;
@@ -65,6 +67,8 @@ export class FailoverClient {
     this.WebSocketImpl = WebSocketImpl;
     this.fetchImpl = fetchImpl;
     this.clock = clock;
+    this.setTimer = (fn, ms) => timers.setTimeout(fn, ms);
+    this.clearTimer = (handle) => timers.clearTimeout(handle);
     this.pageHost = pageHost;
     this.sockets = new Map(); // url -> WebSocket
     this.listeners = new Map(); // event -> Set(fn)
@@ -161,8 +165,8 @@ export class FailoverClient {
 
   close() {
     this.closed = true;
-    clearTimeout(this.timer);
-    clearTimeout(this.dirTimer);
+    this.clearTimer(this.timer);
+    this.clearTimer(this.dirTimer);
     for (const ws of this.sockets.values()) this.quietClose(ws, 1000, 'client closed');
     this.sockets.clear();
   }
@@ -239,11 +243,11 @@ export class FailoverClient {
   }
 
   arm() {
-    clearTimeout(this.timer);
+    this.clearTimer(this.timer);
     const deadline = this.machine.nextDeadline();
     if (deadline === null || this.closed) return;
     const ms = Math.max(0, (deadline - this.clock()) * 1000) + 1;
-    this.timer = setTimeout(() => this.handle({ type: 'tick' }), ms);
+    this.timer = this.setTimer(() => this.handle({ type: 'tick' }), ms);
   }
 
   // ---- sockets ---------------------------------------------------------------------
@@ -307,7 +311,7 @@ export class FailoverClient {
     } catch (err) {
       console.warn('failover directory:', err);
     }
-    this.dirTimer = setTimeout(() => this.readDirectory(), this.directoryIntervalS * 1000);
+    this.dirTimer = this.setTimer(() => this.readDirectory(), this.directoryIntervalS * 1000);
   }
 
   /** Where to ask for the status document: the active tier's origin; before there is
@@ -381,9 +385,9 @@ export class FailoverClient {
 
   async statusOverWebSocket(timeoutMs = 1000) {
     let timer;
-    const expired = new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); });
+    const expired = new Promise((resolve) => { timer = this.setTimer(() => resolve(null), timeoutMs); });
     const answer = await Promise.race([this.callService(STATUS_SERVICE, {}), expired]);
-    clearTimeout(timer);
+    this.clearTimer(timer);
     if (!answer?.result || !answer.values?.success) return null;
     try {
       const doc = JSON.parse(answer.values.message);
