@@ -49,8 +49,11 @@ class _Proto:
     def send_data(self, prepared):
         pass
 
+    replies = 0
+
     def send_control(self, payload):
         json.loads(payload)  # whatever the tier answers must be valid JSON
+        self.replies += 1
 
     def close_with(self, code, reason):
         pass
@@ -70,6 +73,7 @@ def make_target():
     def one_input(data: bytes) -> None:
         tier.receive(proto, data, False)
         tier.receive(proto, data, True)
+    one_input.tier, one_input.proto = tier, proto
     return one_input
 
 
@@ -86,18 +90,26 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     return bytes(data)
 
 
-def run_random(iterations: int, seed: int = 0) -> int:
+def run_random(iterations: int, seed: int = 0) -> dict:
+    """Feed the seeds, then ``iterations`` mutations (each as a text and a binary frame);
+    what the tier made of them: refusals by kind, replies sent, and whether the seeds'
+    subscription to /odom is still in place."""
     target, rng = make_target(), random.Random(seed)
     for data in SEEDS:
         target(data)
+    seeded = dict(target.tier.refused)
     for _ in range(iterations):
         target(mutate(rng.choice(SEEDS), rng))
-    return iterations
+    session = target.tier.clients.get(target.proto)
+    return {'inputs': iterations, 'refused_by_seeds': seeded,
+            'refused': dict(target.tier.refused), 'replies': target.proto.replies,
+            'still_admitted': session is not None,
+            'odom_subscribed': '/odom' in target.tier.hub.topics()}
 
 
 if __name__ == '__main__':
     if len(sys.argv) == 2 and sys.argv[1].isdigit():
-        print(f'{run_random(int(sys.argv[1]))} random inputs, no exception')
+        print(f'no exception: {run_random(int(sys.argv[1]))}')
     else:
         import atheris
         target = make_target()

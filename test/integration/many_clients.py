@@ -5,7 +5,8 @@
 Prints one JSON object per line: ``{"event": "active", "client", "tier", "reason"}`` on
 every tier change, ``{"event": "gap", ...}`` on every reported gap, and on SIGINT or
 SIGTERM ``{"event": "summary", "clients": [{"client", "tier", "n", "holes", "dups",
-"gaps"}]}`` before it exits.
+"gaps", "unkeyed"}]}`` before it exits (``unkeyed``: samples that came without the
+epoch/seq that the hole and repeat checks need; on the embedded graph there are none).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def say(**fields) -> None:
 class Tracked:
     def __init__(self, index: int, urls: list[str], topic: str) -> None:
         self.index, self.tier, self.n, self.holes, self.dups, self.gaps = index, None, 0, 0, 0, 0
+        self.unkeyed = 0
         self.last: dict[str, int] = {}
         self.client = FailoverClient(urls)
         self.client.on('tier_changed', self.changed)
@@ -42,7 +44,8 @@ class Tracked:
 
     def got(self, msg, meta) -> None:
         self.n += 1
-        if meta.epoch is None:
+        if meta.epoch is None or meta.seq is None:
+            self.unkeyed += 1
             return
         last = self.last.get(meta.epoch)
         if last is not None and meta.seq <= last:
@@ -72,7 +75,7 @@ def main() -> int:
     def stop(*_) -> None:
         say(event='summary', clients=[
             {'client': c.index, 'tier': c.tier, 'n': c.n, 'holes': c.holes, 'dups': c.dups,
-             'gaps': c.gaps} for c in clients])
+             'gaps': c.gaps, 'unkeyed': c.unkeyed} for c in clients])
         for c in clients:
             c.client.close()
         reactor.callLater(0.1, reactor.stop)
