@@ -36,9 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='python -m benchmarks', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group()
-    for name, help_text in (('smoke', 'tiny: each scenario 1-2 trials, about a minute'),
-                            ('quick', 'every scenario, a few minutes (default)'),
-                            ('full', 'the published figures, up to 30 minutes')):
+    for name, help_text in (('smoke', 'tiny: each scenario 1-2 trials, about 2-3 minutes'),
+                            ('quick', 'every scenario, small (default)'),
+                            ('full', 'the published figures, about 1.5 h (soak is 60 min)')):
         mode.add_argument(f'--{name}', dest='mode', action='store_const', const=name,
                           help=help_text)
     parser.add_argument('--only', nargs='+', choices=ORDER, metavar='NAME',
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="soak's duration (default: full 60, quick 3, smoke 2/3)")
     parser.add_argument('--stress-minutes', type=float, metavar='M',
                         help="stress's duration under load (default: full 10, quick 1, "
-                             'smoke 1/4)')
+                             'smoke 0.2)')
     parser.set_defaults(mode='quick')
     return parser
 

@@ -1,5 +1,5 @@
 """Write the results: ``results.json`` (everything), ``results.md`` (the table, each
-figure beside its DESIGN.md target) and one PNG per scenario (see ``plots``)."""
+figure beside its target) and one PNG per scenario (see ``plots``)."""
 from __future__ import annotations
 
 import json
@@ -43,7 +43,7 @@ def markdown(results: dict) -> str:
              f'{m["platform"]}; load average at start {m["loadavg_at_start"]}',
              f'- started {results["started_at"]}, wall time {results["wall_s"]:.0f} s'
              + (' (interrupted)' if results.get('interrupted') else ''), '',
-             '| scenario | figure | measured | DESIGN.md target | met |',
+             '| scenario | figure | measured | target | met |',
              '|---|---|---|---|---|']
     notes = []
     for name, scenario in results['scenarios'].items():

@@ -6,6 +6,10 @@ checks how fast anything is: figures are the benchmarks' business, not the tests
 """
 from __future__ import annotations
 
+from needs import needs
+
+needs('zenoh', 'rosbags', 'matplotlib')
+
 import importlib
 import json
 import math
@@ -98,7 +102,7 @@ def test_the_table_and_the_plots_are_written(smoke):
     results = json.loads((out / 'results.json').read_text())
     rows = [line for line in table.splitlines() if line.startswith('| ')][1:]
     assert len(rows) == sum(len(s['figures']) for s in results['scenarios'].values())
-    assert '| DESIGN.md target |' in table and results['machine']['cpu_model'] in table
+    assert '| target |' in table and results['machine']['cpu_model'] in table
     for name in ORDER:
         png = out / f'{name}.png'
         assert png.read_bytes()[:8] == PNG, f'{png} is not a PNG'

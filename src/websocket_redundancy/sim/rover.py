@@ -1,8 +1,8 @@
 """The rover simulator's shell: a ``RoverModel`` publishing into a ``Graph``.
 
 One scheduler thread runs a deadline loop (``Schedule``) that steps the model and
-publishes each topic at the rates of DESIGN.md ("Simulated rover"). Subscription
-callbacks (``/cmd_vel``, ``/emergency_stop``, ``/mission/command``) arrive on the
+publishes each topic at the rates the README lists ("The simulated rover publishes").
+Subscription callbacks (``/cmd_vel``, ``/emergency_stop``, ``/mission/command``) arrive on the
 graph's thread; they only update the model under a lock and wake the loop, which
 publishes an e-stop change at once. Messages are built under the lock and published
 outside it, so a graph that delivers synchronously can call back in safely.
