@@ -1,6 +1,7 @@
 // The browser failover machine, stepped with an injected clock (node --test, no sleeps).
 // Scenarios mirror test/unit/test_failover.py so both clients behave the same.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { DeliveryFilter } from '../../src/websocket_redundancy/web/failover-dedup.js';
@@ -321,6 +322,19 @@ test('DeliveryFilter: per-stream dedup, holes, excuses', () => {
   assert.deepEqual(f.positions(ODOM), { b: 9, a: 3 });
   assert.deepEqual(f.position(ODOM), ['b', 9]);
 });
+
+// The scenarios test/unit/test_sparse_keys.py runs against core/dedup.py, from one file.
+const SHARED = JSON.parse(readFileSync(new URL('../scenarios/delivery_filter.json', import.meta.url)));
+for (const scenario of SHARED.scenarios) {
+  test(`DeliveryFilter (shared scenario): ${scenario.name}`, () => {
+    const f = new DeliveryFilter();
+    for (const [[epoch, seq], [delivered, hole]] of scenario.steps) {
+      const [ok, gap] = f.offer('/t', epoch, seq);
+      assert.deepEqual([ok, gap ? gap.reason : null], [delivered, hole], `${epoch} ${seq}`);
+    }
+    assert.deepEqual(f.position('/t'), scenario.position);
+  });
+}
 
 // ---- replicas (test/unit/test_replica_ranking.py) ---------------------------------------
 

@@ -10,8 +10,12 @@ independent **stream**. Per stream:
 
 * the first sample is delivered silently (a new stream is not a gap; a restarted
   source is a new stream too);
-* ``seq <= last`` is dropped, ``last + 1`` is delivered, a larger seq is delivered and
-  reported as a ``hole`` (``last + 1 .. seq - 1`` are missing).
+* dense keys (``core.streamkeys``): ``seq <= last`` is dropped, ``last + 1`` is
+  delivered, a larger seq is delivered and reported as a ``hole`` (``last + 1 .. seq -
+  1`` are missing);
+* sparse keys (source timestamps): a key already delivered, or older than the reorder
+  window before the newest delivered one, is dropped; any other is delivered, and a
+  hole is never reported (nothing between two timestamps can be judged missing).
 
 Per topic the filter remembers the last seq of the ``max_epochs`` most recently used
 streams (LRU); a stream evicted from that memory counts as new if it ever returns.
@@ -23,8 +27,10 @@ application hears about it once.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
+
+from .streamkeys import REORDER_WINDOW, is_sparse
 
 HOLE = 'hole'
 EPOCH_CHANGED = 'epoch changed'  # reported by tiers in resume_gap, never by this filter
@@ -44,12 +50,29 @@ class Discontinuity:
     next: Position
 
 
+class _Recent:
+    """The keys of a sparse stream delivered within the reorder window of its newest."""
+
+    __slots__ = ('keys', 'order')
+
+    def __init__(self) -> None:
+        self.keys: set[int] = set()
+        self.order: deque[int] = deque()  # arrival order: nearly key order
+
+    def add(self, seq: int, newest: int) -> None:
+        self.keys.add(seq)
+        self.order.append(seq)
+        while self.order and self.order[0] <= newest - REORDER_WINDOW:
+            self.keys.discard(self.order.popleft())
+
+
 class _TopicState:
-    __slots__ = ('position', 'streams', 'excuses')
+    __slots__ = ('position', 'streams', 'recent', 'excuses')
 
     def __init__(self) -> None:
         self.position: Position | None = None
         self.streams: OrderedDict[str, int] = OrderedDict()  # epoch -> last seq, LRU last
+        self.recent: dict[str, _Recent] = {}  # sparse epoch -> keys in the window
         self.excuses: dict[str | None, int | None] = {}  # epoch (or _ANY) -> up to seq
 
 
@@ -77,18 +100,28 @@ class DeliveryFilter:
     def offer(self, topic: str, epoch: str, seq: int) -> tuple[bool, Discontinuity | None]:
         """When a sample arrives, say whether to deliver it and what was skipped before it.
 
-        A delivered sample becomes its stream's last seq and the topic's position.
+        A delivered sample becomes its stream's last seq and the topic's position (for a
+        sparse stream: the newest key delivered).
         """
         state = self._state(topic)
         last = state.streams.get(epoch)
-        if last is not None and seq <= last:
-            return False, None
-        reason = None if last is None or seq == last + 1 else HOLE
-        state.streams[epoch] = seq
+        if is_sparse(epoch):
+            recent = state.recent.setdefault(epoch, _Recent())
+            if seq in recent.keys or (last is not None and seq <= last - REORDER_WINDOW):
+                return False, None
+            reason, seq_now = None, seq if last is None else max(last, seq)
+            recent.add(seq, seq_now)
+        else:
+            if last is not None and seq <= last:
+                return False, None
+            reason = None if last is None or seq == last + 1 else HOLE
+            seq_now = seq
+        state.streams[epoch] = seq_now
         state.streams.move_to_end(epoch)
         while len(state.streams) > self._max_epochs:
-            state.streams.popitem(last=False)
-        state.position = (epoch, seq)
+            old, _ = state.streams.popitem(last=False)
+            state.recent.pop(old, None)
+        state.position = (epoch, seq_now)
         if self._use_excuse(state, epoch, seq):
             reason = None
         if reason is None:

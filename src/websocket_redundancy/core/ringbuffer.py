@@ -12,8 +12,12 @@ per epoch it has seen (``streams``), plus the most recent ``(epoch, seq)``.
 Semantics of :meth:`ReplayBuffer.since`:
 
 * every held frame the client has not seen is replayed: frames of an epoch it knows
-  after its seq, and frames of epochs it has never seen;
-* a stream whose next sample was already evicted: gap ``buffer too short``;
+  after its seq, and frames of epochs it has never seen; for a sparse stream
+  (``core.streamkeys``) from the reorder window before its seq on (the client drops
+  what it already has), so a late sample of another publisher is not skipped;
+* a stream whose next sample was already evicted: gap ``buffer too short``; for a
+  sparse stream also when the buffer begins after the client's seq (keys that are
+  timestamps cannot tell whether anything came in between);
 * the client's most recent epoch is unknown here (the source restarted, or this tier
   never received it): gap ``epoch changed``;
 * nothing ever appended: nothing, no gap (the tier cannot judge yet).
@@ -27,6 +31,8 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from .streamkeys import REORDER_WINDOW, is_sparse, replay_floor
 
 EPOCH_CHANGED = 'epoch changed'
 BUFFER_TOO_SHORT = 'buffer too short'
@@ -64,7 +70,8 @@ class Gap:
 class ReplayBuffer:
     """Frames of one topic from any number of source epochs, evicted by count and age.
 
-    A frame whose seq is not newer than the newest held of the same epoch is ignored.
+    A frame whose seq is not newer than the newest held of the same epoch is ignored
+    (sparse: one already held, or older than the reorder window before the newest).
     """
 
     def __init__(self, max_items: int, max_age_s: float) -> None:
@@ -80,6 +87,8 @@ class ReplayBuffer:
         self._items: deque[tuple[str, int, float, bytes]] = deque()
         self._last: OrderedDict[str, int] = OrderedDict()  # epoch -> newest seq appended
         self._evicted: dict[str, int] = {}  # epoch -> newest seq evicted
+        self._first: dict[str, int] = {}  # sparse epoch -> first seq ever appended
+        self._held: set[tuple[str, int]] = set()  # sparse keys held
         self._latest: tuple[str, int] | None = None
 
     @property
@@ -96,16 +105,23 @@ class ReplayBuffer:
         Returns False (and holds nothing) when the sample is not newer than the newest
         one of the same epoch.
         """
-        if seq <= self._last.get(epoch, 0):
+        newest = self._last.get(epoch, 0)
+        if is_sparse(epoch):
+            if (epoch, seq) in self._held or seq <= newest - REORDER_WINDOW:
+                return False
+            self._held.add((epoch, seq))
+            self._first.setdefault(epoch, seq)
+        elif seq <= newest:
             return False
         self._items.append((epoch, seq, now, frame))
-        self._last[epoch] = seq
+        self._last[epoch] = max(seq, newest)
         self._last.move_to_end(epoch)
-        self._latest = (epoch, seq)
+        self._latest = (epoch, self._last[epoch])
         self._evict(now)
         while len(self._last) > EPOCHS_REMEMBERED:
             old, _ = self._last.popitem(last=False)
             self._evicted.pop(old, None)
+            self._first.pop(old, None)
         return True
 
     def since(self, epoch: str, seq: int, now: float,
@@ -117,12 +133,13 @@ class ReplayBuffer:
             return [], None
         seen = dict(streams or {})
         seen[epoch] = max(seq, seen.get(epoch, 0))
-        frames = [f for e, s, _, f in self._items if s > seen.get(e, 0)]
+        floor = {e: replay_floor(e, s) for e, s in seen.items()}
+        frames = [f for e, s, _, f in self._items if s > floor.get(e, 0)]
         if epoch not in self._last:
             oldest = next(((e, s) for e, s, _, _ in self._items if s > seen.get(e, 0)), None)
             return frames, Gap((epoch, seq), oldest, EPOCH_CHANGED)
         for e, s in seen.items():
-            if self._evicted.get(e, 0) > s:
+            if self._evicted.get(e, 0) > s or s < self._first.get(e, s):
                 first = next(((e, q) for x, q, _, _ in self._items if x == e), None)
                 return frames, Gap((e, s), first, BUFFER_TOO_SHORT)
         return frames, None
@@ -132,4 +149,5 @@ class ReplayBuffer:
         items = self._items
         while items and (len(items) > self._max_items or items[0][2] < horizon):
             epoch, seq, _, _ = items.popleft()
-            self._evicted[epoch] = seq
+            self._evicted[epoch] = max(seq, self._evicted.get(epoch, 0))
+            self._held.discard((epoch, seq))

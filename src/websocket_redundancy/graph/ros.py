@@ -48,6 +48,32 @@ DEFAULT = QoSProfile(depth=10)
 MESSAGE_INFO = hasattr(Subscription, "CallbackType")
 
 
+def make_executor():
+    """The executor to spin a node with a ``RosGraph`` on: on Jazzy rclpy's own
+    ``SingleThreadedExecutor`` (it hands message info to two-parameter callbacks); on
+    Humble one that does the same for this graph's subscriptions, whose info rclpy
+    takes from the middleware and then drops (the source timestamps the keys need)."""
+    from rclpy.executors import SingleThreadedExecutor
+    if MESSAGE_INFO:
+        return SingleThreadedExecutor()
+    from rclpy.executors import await_or_execute
+
+    class InfoExecutor(SingleThreadedExecutor):
+        def _take_subscription(self, sub):
+            if not getattr(sub.callback, "wants_info", False):
+                return super()._take_subscription(sub)
+            with sub.handle:
+                return sub.handle.take_message(sub.msg_type, sub.raw)  # (msg, info)
+
+        async def _execute_subscription(self, sub, taken):
+            if not getattr(sub.callback, "wants_info", False):
+                return await super()._execute_subscription(sub, taken)
+            if taken:
+                await await_or_execute(sub.callback, *taken)
+
+    return InfoExecutor()
+
+
 def _settle(future: Future, result: Any = None, error: BaseException | None = None) -> None:
     """Complete ``future`` unless a timeout or an answer already did (first one wins)."""
     try:
@@ -171,8 +197,9 @@ class RosGraph:
             def on_message(msg, info):  # two parameters: rclpy passes MessageInfo
                 deliver(msg, info)
         else:
-            def on_message(msg):
-                deliver(msg, None)
+            def on_message(msg, info=None):  # the info comes from make_executor()'s
+                deliver(msg, info)
+            on_message.wants_info = True
         return self.node.create_subscription(cls, topic, on_message, self._qos_for(topic))
 
     def topics(self) -> dict[str, TopicInfo]:

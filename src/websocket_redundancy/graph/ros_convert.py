@@ -13,13 +13,15 @@ Source keys (``Sample.epoch``/``Sample.seq``) -- see docs/ros2.md, "Resume keys"
 * ``w<gid>`` + ``publication_sequence_number`` -- Jazzy, an rmw that reports sequence
   numbers (Fast DDS, Connext), one publisher on the topic: identical on every tier
   and dense, so resume and hole detection are exact.
-* ``t<gid>`` + ``source_timestamp`` (ns) -- Jazzy, one publisher, no sequence numbers
-  (Cyclone DDS): identical on every tier and increasing, so duplicates are dropped and
-  resume is exact, but seq is not dense (a client cannot tell a hole from a pause).
-* ``r<graph>`` + arrival count -- Humble (no message info at all), or several
-  publishers on the topic (no publisher gid in message info, so samples cannot be
-  attributed): the epoch names the receiving graph instance, so keys from two tiers
-  never compare equal; a failover to another tier is reported as ``epoch changed``.
+* ``core.streamkeys.sparse_key(source_timestamp)`` -- every other sample with message
+  info (Cyclone DDS; Humble, whose executor hands it on through ``InfoExecutor``;
+  several publishers on one topic): the writer's timestamp, identical on every tier,
+  one sparse stream per topic shared by its publishers; resume is exact, holes are
+  never reported (``core.streamkeys``).
+* ``r<graph>`` + arrival count -- no message info at all (a callback run by an
+  executor that drops it): the epoch names the receiving graph instance, so keys from
+  two tiers never compare equal; a failover to another tier is reported as ``epoch
+  changed``.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import threading
 import time
 from typing import Any
 
+from ..core.streamkeys import sparse_key
 from .port import GraphError
 
 LOOK_AGAIN_S = 0.2  # at most this often while a topic's samples cannot be attributed
@@ -96,12 +99,13 @@ class SourceKeys:
         with self._lock:
             if info:
                 seq = info.get("publication_sequence_number")
-                prefix, value = ("w", seq) if isinstance(seq, int) else (
-                    "t", info.get("source_timestamp"))
-                if isinstance(value, int) and value > 0:
-                    key = self._attributed(prefix, value)
+                if isinstance(seq, int) and seq > 0:
+                    key = self._attributed("w", seq)
                     if key is not None:
                         return key
+                stamp = info.get("source_timestamp")
+                if isinstance(stamp, int) and stamp > 0:
+                    return sparse_key(stamp)
             self._arrivals += 1
             return "r" + self._graph_id, self._arrivals
 

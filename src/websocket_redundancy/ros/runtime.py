@@ -3,7 +3,8 @@
 * The reactor owns the main thread and SIGINT/SIGTERM (``rclpy.init(
   signal_handler_options=SignalHandlerOptions.NO)``, ``rclpy/signals.py`` on humble and
   jazzy).
-* A ``SingleThreadedExecutor`` spins the node in a worker thread. Lifecycle callbacks
+* A ``SingleThreadedExecutor`` (``graph.ros.make_executor``: on Humble one that keeps
+  the message info) spins the node in a worker thread. Lifecycle callbacks
   run there and cross to the reactor with ``threads.blockingCallFromThread`` (bounded:
   the reactor never waits on the executor); graph callbacks cross with
   ``reactor.callFromThread`` (the shells in ``net`` do that themselves).
@@ -30,8 +31,10 @@ def run(make_node: Callable[[Any], Any], args: list[str] | None = None,
     """Create the node with ``make_node(reactor)`` and serve until a signal or until the
     node finalizes (it then calls ``reactor.stop``). Returns the exit code."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
+
+    from ..graph.ros import make_executor
 
     if reactor is None:
         from twisted.internet import reactor
@@ -42,7 +45,7 @@ def run(make_node: Callable[[Any], Any], args: list[str] | None = None,
     node = executor = spin_thread = None
     try:
         node = make_node(reactor)
-        executor = SingleThreadedExecutor()
+        executor = make_executor()
         executor.add_node(node)
 
         def spin() -> None:

@@ -2,14 +2,37 @@
 // (topic, epoch) stream, holes reported. A topic may have several publishers at once
 // (the rover's /emergency_stop and a judge's console), each its own stream; an epoch is
 // never "retired" because another one appeared.
+//
+// Keys are dense (a per-publisher counter) or sparse (source timestamps, an epoch that
+// starts with "ts:"; core/streamkeys.py): a sparse stream never reports a hole, and
+// drops a key it already delivered or one older than REORDER_WINDOW before its newest.
 
 export const HOLE = 'hole';
+export const SPARSE_PREFIX = 'ts:';
+export const REORDER_WINDOW = 1e9; // ns, as core/streamkeys.py
+export const isSparse = (epoch) => epoch.startsWith(SPARSE_PREFIX);
 const ANY = '\u0000any'; // the key of an excuse that covers any stream of the topic
+
+/** The keys of a sparse stream delivered within the reorder window of its newest. */
+class Recent {
+  constructor() { this.keys = new Set(); this.order = []; this.head = 0; }
+
+  add(seq, newest) {
+    this.keys.add(seq);
+    this.order.push(seq);
+    while (this.head < this.order.length && this.order[this.head] <= newest - REORDER_WINDOW) {
+      this.keys.delete(this.order[this.head]);
+      this.head += 1;
+    }
+    if (this.head > 1024) { this.order = this.order.slice(this.head); this.head = 0; }
+  }
+}
 
 class TopicState {
   constructor() {
     this.position = null; // [epoch, seq] most recently delivered
     this.streams = new Map(); // epoch -> last seq, least recently used first
+    this.recent = new Map(); // sparse epoch -> Recent
     this.excuses = new Map(); // epoch (or ANY) -> up to seq (null: any)
   }
 }
@@ -38,14 +61,26 @@ export class DeliveryFilter {
   offer(topic, epoch, seq) {
     const state = this.state(topic);
     const last = state.streams.get(epoch);
-    if (last !== undefined && seq <= last) return [false, null];
-    let reason = last === undefined || seq === last + 1 ? null : HOLE;
-    state.streams.delete(epoch);
-    state.streams.set(epoch, seq);
-    while (state.streams.size > this.maxEpochs) {
-      state.streams.delete(state.streams.keys().next().value);
+    let reason = null;
+    let seqNow = seq;
+    if (isSparse(epoch)) {
+      if (!state.recent.has(epoch)) state.recent.set(epoch, new Recent());
+      const recent = state.recent.get(epoch);
+      if (recent.keys.has(seq) || (last !== undefined && seq <= last - REORDER_WINDOW)) return [false, null];
+      seqNow = last === undefined ? seq : Math.max(last, seq);
+      recent.add(seq, seqNow);
+    } else {
+      if (last !== undefined && seq <= last) return [false, null];
+      reason = last === undefined || seq === last + 1 ? null : HOLE;
     }
-    state.position = [epoch, seq];
+    state.streams.delete(epoch);
+    state.streams.set(epoch, seqNow);
+    while (state.streams.size > this.maxEpochs) {
+      const old = state.streams.keys().next().value;
+      state.streams.delete(old);
+      state.recent.delete(old);
+    }
+    state.position = [epoch, seqNow];
     if (DeliveryFilter.useExcuse(state, epoch, seq)) reason = null;
     if (reason === null) return [true, null];
     return [true, { topic, reason, last: [epoch, last], next: [epoch, seq] }];
