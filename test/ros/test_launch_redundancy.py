@@ -97,6 +97,23 @@ class TestRedundancy(unittest.TestCase):
             time.sleep(0.5)
         self.assertEqual(set(states), set(TIERS))
 
+    def test_2b_every_tier_serves_the_coordinators_status_over_http(self):
+        """GET /status on a tier is the coordinator's document (from the latched topic)."""
+        import urllib.request
+        for tier in ('primary', 'emergency'):
+            deadline, doc = time.monotonic() + 20, {}
+            while 'tiers' not in doc and time.monotonic() < deadline:
+                try:
+                    url = f'http://127.0.0.1:{PORTS[tier]}/status'
+                    with urllib.request.urlopen(url, timeout=2) as answer:
+                        doc = json.loads(answer.read())
+                except (OSError, ValueError):
+                    pass
+                if 'tiers' not in doc:
+                    time.sleep(0.5)
+            self.assertIn('tiers', doc, f'GET /status on {tier}: {doc}')
+            self.assertEqual({t['name'] for t in doc['tiers']}, set(TIERS))
+
     def test_3_a_killed_tier_is_respawned_and_activated(self, proc_output):
         old = _ready_pid(proc_output, 'primary')
         os.kill(old, signal.SIGKILL)

@@ -74,6 +74,7 @@ class TierNode(LifecycleNode):
         params.declare_settings(self, [self.tier_name])
         self.graph = self.runner = self.settings = None
         self._status_handle = None
+        self.status_doc: dict | None = None  # the coordinator's latest, from the topic
         self.session = os.urandom(6).hex()
         self.tick = self._seq = 0
         self._heartbeat = self.create_publisher(
@@ -97,7 +98,8 @@ class TierNode(LifecycleNode):
             port = self.get_parameter('port').value
             self.runner = on_reactor(self.reactor, TierRunner, self.settings,
                                      self.tier_name, self.graph, self.reactor,
-                                     None if port < 0 else port)
+                                     None if port < 0 else port,
+                                     lambda: self.status_doc)
             self._status_handle = self.graph.subscribe(STATUS_TOPIC, self._on_status,
                                                        'std_msgs/msg/String')
         except Exception:
@@ -173,8 +175,7 @@ class TierNode(LifecycleNode):
         self.reactor.callFromThread(self._set_status, doc)
 
     def _set_status(self, doc: dict) -> None:
-        if self.runner is not None:
-            self.runner.status_doc = doc
+        self.status_doc = doc  # what GET /status on this tier serves
 
     def _start_heartbeat(self) -> None:
         from twisted.internet.task import LoopingCall
