@@ -13,6 +13,7 @@ from ..core.settings import Settings
 from ..graph.port import Graph
 from .coordinator import Coordinator, CoordinatorSettings
 from .coordinator_node import NODE, CoordinatorNode
+from .signals import run_until_signalled, stop_once
 
 
 def _say(text: str) -> None:
@@ -25,20 +26,14 @@ def run_coordinator(settings: Settings, graph: Graph, autostart: bool = True,
     from twisted.internet import reactor, threads
 
     announced = []
-    stopping: list[bool] = []
 
     def on_active() -> None:
         if not announced:
             announced.append(True)
             _say(f'READY coordinator pid={os.getpid()}')
 
-    def stop_once() -> None:
-        if reactor.running and not stopping:
-            stopping.append(True)
-            reactor.stop()
-
     def on_finalized() -> None:
-        reactor.callLater(0.05, stop_once)
+        reactor.callLater(0.05, stop_once, reactor)
 
     node = CoordinatorNode(
         graph, lambda: Coordinator(settings, graph, reactor, config=config, out=_say),
@@ -57,15 +52,14 @@ def run_coordinator(settings: Settings, graph: Graph, autostart: bool = True,
                 print(f'error: the coordinator could not {transition}: {reason}',
                       file=sys.stderr, flush=True)
                 exit_code[0] = 1
-                stop_once()
+                stop_once(reactor)
                 return
 
     def shutdown() -> None:
-        stopping.append(True)  # the reactor is already on its way down
         node.close()
         graph.close()
 
     reactor.addSystemEventTrigger('before', 'shutdown', shutdown)
     reactor.callWhenRunning(start)
-    reactor.run()
+    run_until_signalled(reactor)
     return exit_code[0]

@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable
 
 from twisted.internet import threads
-from twisted.internet.error import ReactorNotRunning
 from twisted.internet.task import LoopingCall
 
 from ..core.endpoints import default_endpoint, node_name
 from ..core.lifecycle import LifecycleError, LifecycleMachine, State
 from ..core.settings import ENVIRONMENT_ERRORS, STATUS_TOPIC, Settings, SettingsError
 from ..graph.port import Graph, GraphError
+from .signals import stop_once
 from .tier_process import TierRunner
 
 log = logging.getLogger(__name__)
@@ -122,10 +122,7 @@ class TierNode:
         return ok, reason
 
     def _stop_reactor(self) -> None:
-        try:
-            self.reactor.stop()
-        except ReactorNotRunning:  # already on its way down (SIGTERM, then shutdown)
-            pass
+        stop_once(self.reactor)  # maybe already on its way down (SIGTERM, then shutdown)
 
     def _on_configure(self) -> str:
         try:

@@ -17,6 +17,7 @@ from twisted.web.server import Site
 from ..core.settings import Settings
 from ..graph.port import Graph
 from .http import TierRoot
+from .signals import run_until_signalled, stop_once
 from .tier import TierService
 from .wsurl import server_tls_context
 
@@ -104,7 +105,7 @@ def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None 
                 print(f'error: tier {tier_name} could not {transition}: {reason}',
                       file=sys.stderr, flush=True)
                 exit_code[0] = 2
-                default_reactor.stop()
+                stop_once(default_reactor)
                 return
 
     def shutdown() -> None:
@@ -114,5 +115,5 @@ def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None 
     default_reactor.addSystemEventTrigger('before', 'shutdown', shutdown)
     if autostart:
         default_reactor.callWhenRunning(start)
-    default_reactor.run()
+    run_until_signalled(default_reactor)
     return exit_code[0]
