@@ -5,7 +5,6 @@ a plain rclpy subscriber (Jazzy and Humble, Cyclone DDS: sparse source-timestamp
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,41 +14,17 @@ import unittest
 import urllib.request
 from collections import Counter
 
-import launch
 import launch_testing
-import launch_testing.actions
+import launch_testing.asserts
 import pytest
-from launch.actions import IncludeLaunchDescription
-from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch_common import ROOT, TIERS, redundancy_launch, tier_ports
 
-TIERS = ('primary', 'secondary', 'tertiary', 'emergency')
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-LAUNCH_FILE = os.path.join(ROOT, 'launch', 'redundancy.launch.py')
-
-
-def _free_ports(count):
-    socks = [socket.socket() for _ in range(count)]
-    for s in socks:
-        s.bind(('127.0.0.1', 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-PORTS = dict(zip(TIERS, _free_ports(4), strict=True))
+PORTS = tier_ports()
 
 
 @pytest.mark.launch_test
 def generate_test_description():
-    args = {f'{t}_port': str(p) for t, p in PORTS.items()}
-    args.update(source='sim', respawn_delay='1.0')
-    return launch.LaunchDescription([
-        IncludeLaunchDescription(PythonLaunchDescriptionSource(LAUNCH_FILE),
-                                 launch_arguments=args.items()),
-        launch_testing.actions.ReadyToTest(),
-    ])
+    return redundancy_launch(PORTS)
 
 
 def _get(tier, path):

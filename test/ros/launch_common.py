@@ -1,0 +1,37 @@
+"""What the launch tests share: the tiers on free ports, and redundancy.launch.py on them."""
+import os
+import socket
+
+import launch
+import launch_testing.actions
+from launch.actions import IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+
+TIERS = ('primary', 'secondary', 'tertiary', 'emergency')
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAUNCH_FILE = os.path.join(ROOT, 'launch', 'redundancy.launch.py')
+
+
+def free_ports(count):
+    socks = [socket.socket() for _ in range(count)]
+    for s in socks:
+        s.bind(('127.0.0.1', 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def tier_ports():
+    return dict(zip(TIERS, free_ports(len(TIERS)), strict=True))
+
+
+def redundancy_launch(ports):
+    """The simulator, four tiers on ``ports`` and the coordinator, then ReadyToTest."""
+    args = {f'{t}_port': str(p) for t, p in ports.items()}
+    args.update(source='sim', respawn_delay='1.0')
+    return launch.LaunchDescription([
+        IncludeLaunchDescription(PythonLaunchDescriptionSource(LAUNCH_FILE),
+                                 launch_arguments=args.items()),
+        launch_testing.actions.ReadyToTest(),
+    ])
