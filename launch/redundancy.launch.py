@@ -4,10 +4,14 @@
     ros2 launch websocket_redundancy redundancy.launch.py source:=bag bag:=/path/to/bag
     ros2 launch websocket_redundancy redundancy.launch.py tiers:=primary,emergency \
         primary_port:=9080 source:=none
+    ros2 launch websocket_redundancy redundancy.launch.py primary_replicas:=2
 
 Tiers start unconfigured (namespace '', node name = tier name, ``respawn`` with
 ``respawn_delay``); the coordinator configures and activates them, GetState first, and
-does the same for a tier that launch respawned, which comes back unconfigured. Only
+does the same for a tier that launch respawned, which comes back unconfigured.
+``<tier>_replicas:=N`` adds N-1 replicas of a tier (nodes ``<tier>_2`` ... on any free
+port, parameter ``tier``): each registers itself with the coordinator through its
+heartbeat, is recovered like a tier, and is dropped when it shuts down. Only
 launch/launch_ros APIs present in both Humble and Jazzy are used (no ``autostart``, no
 ``respawn_max_retries``): see docs/ros2.md and test/unit/test_ros_layer_static.py.
 """
@@ -47,6 +51,16 @@ def _setup(context):
             output='screen', respawn=True, respawn_delay=delay,
             parameters=[_config(f'{tier}_params.yaml'), common,
                         {f'tiers.{tier}.port': ports[f'tiers.{tier}.port']}]))
+        replicas = arg(f'{tier}_replicas')
+        if not replicas.isdigit() or int(replicas) < 1:
+            raise RuntimeError(f'{tier}_replicas:={replicas} must be a whole number >= 1')
+        for i in range(2, int(replicas) + 1):
+            actions.append(LifecycleNode(
+                package=PACKAGE, executable='tier_node', name=f'{tier}_{i}', namespace='',
+                output='screen', respawn=True, respawn_delay=delay,
+                parameters=[_config(f'{tier}_params.yaml'), common,
+                            {f'tiers.{tier}.port': ports[f'tiers.{tier}.port'],
+                             'tier': tier, 'port': 0}]))
     actions.append(LifecycleNode(
         package=PACKAGE, executable='coordinator_node',
         name='websocket_redundancy_coordinator', namespace='', output='screen',
@@ -80,5 +94,8 @@ def generate_launch_description():
         DeclareLaunchArgument('respawn_delay', default_value='1.0',
                               description='seconds before launch restarts a dead node'),
     ] + [DeclareLaunchArgument(f'{t}_port', default_value=PORTS[t],
-                               description=f'{t} tier port (0 = any free port)') for t in TIERS]
+                               description=f'{t} tier port (0 = any free port)') for t in TIERS
+         ] + [DeclareLaunchArgument(f'{t}_replicas', default_value='1',
+                                    description=f'how many {t} endpoints (replicas on free ports)')
+              for t in TIERS]
     return LaunchDescription(args + [OpaqueFunction(function=_setup)])

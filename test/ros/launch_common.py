@@ -26,10 +26,11 @@ def tier_ports():
     return dict(zip(TIERS, free_ports(len(TIERS)), strict=True))
 
 
-def redundancy_launch(ports):
-    """The simulator, four tiers on ``ports`` and the coordinator, then ReadyToTest."""
+def redundancy_launch(ports, **more):
+    """The simulator, four tiers on ``ports`` and the coordinator, then ReadyToTest;
+    ``more`` are further launch arguments (``primary_replicas='2'``)."""
     args = {f'{t}_port': str(p) for t, p in ports.items()}
-    args.update(source='sim', respawn_delay='1.0')
+    args.update(source='sim', respawn_delay='1.0', **more)
     return launch.LaunchDescription([
         IncludeLaunchDescription(PythonLaunchDescriptionSource(LAUNCH_FILE),
                                  launch_arguments=args.items()),

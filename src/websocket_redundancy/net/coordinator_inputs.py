@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from ..core import endpoints as e
 from ..core import health as h
+from ..core.heartbeat import parse_graph_heartbeat
 from ..core.settings import SettingsError
 from ..core.status import TierView
 from . import coordinator_views as views
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class EndpointInputs:
     def _on_heartbeat(self, node: str, msg: dict) -> None:
-        beat = views.parse_heartbeat(node, msg)
+        beat = parse_graph_heartbeat(node, msg)
         if beat is None:
             log.warning('coordinator: ignored a malformed heartbeat on %s', node)
             return

@@ -2,67 +2,22 @@
 ``/diagnostics`` out. No decisions here; health and recovery live in ``core``."""
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ..core import endpoints as e
 from ..core import health as h
 from ..core import recovery as r
+from ..core.heartbeat import is_int
 from ..core.settings import TierSettings
 from ..core.status import TierView
 
-GRAPH_HEARTBEAT = '/websocket_redundancy/heartbeat/'
 DIAGNOSTICS_TOPIC = '/diagnostics'
 DIAGNOSTICS_TYPE = 'diagnostic_msgs/msg/DiagnosticArray'
 OK, WARN, ERROR, STALE = 0, 1, 2, 3
 _LEVELS = {'UP': OK, 'SUSPECT': WARN, 'DOWN': ERROR}
-
-
-@dataclass(frozen=True)
-class Beat:
-    """One graph heartbeat, as much of it as the coordinator uses."""
-
-    tier: str
-    session: str
-    tick: int
-    seq: int
-    state: str
-    pid: int | None
-    raw: dict[str, Any]
-    endpoint: str = ''
-    leaving: bool = False
-
-
-def parse_heartbeat(node: str, msg: dict[str, Any]) -> Beat | None:
-    """When a ``std_msgs/String`` heartbeat arrives on ``.../heartbeat/<node>``: its
-    fields, or None if malformed. A heartbeat without ``endpoint`` (an older tier) is
-    the endpoint named after its node; one whose endpoint is not ``node`` as a ROS name
-    is malformed."""
-    try:
-        beat = json.loads(msg.get('data', ''))
-    except (ValueError, TypeError, AttributeError):
-        return None
-    if not isinstance(beat, dict):
-        return None
-    tier, endpoint = beat.get('tier', node), beat.get('endpoint', node)
-    session, tick, seq = beat.get('session'), beat.get('tick'), beat.get('seq', 0)
-    if not isinstance(session, str) or not _is_int(tick) or not _is_int(seq):
-        return None
-    if not (isinstance(tier, str) and tier and isinstance(endpoint, str) and endpoint
-            and e.node_name(endpoint) == node):
-        return None
-    state = beat.get('state')
-    state = state if isinstance(state, str) else ''
-    pid = beat.get('pid')
-    return Beat(tier, session, tick, seq, state, pid if _is_int(pid) else None, beat,
-                endpoint, beat.get('leaving') is True or state == 'finalized')
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def configured_view(tier: TierSettings) -> TierView:
@@ -82,7 +37,7 @@ def view_from_heartbeat(view: TierView, beat: dict[str, Any]) -> TierView:
     if isinstance(host, str):
         changes['host'] = host
     for key in ('priority', 'capacity', 'clients'):
-        if _is_int(beat.get(key)) and beat[key] >= 0:
+        if is_int(beat.get(key)) and beat[key] >= 0:
             changes[key] = beat[key]
     scope = beat.get('scope')
     if isinstance(scope, dict):

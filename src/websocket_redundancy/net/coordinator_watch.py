@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from ..core.heartbeat import GRAPH_HEARTBEAT, HEARTBEAT_TYPE
 from ..graph.port import Graph
 
-HEARTBEAT_PREFIX = '/websocket_redundancy/heartbeat/'
 Handler = Callable[[str, object], None]  # (node, sample)
 
 
@@ -29,9 +29,9 @@ class HeartbeatWatch:
 
     def _watch(self, node: str) -> None:
         self._subs[node] = [
-            self.graph.subscribe(HEARTBEAT_PREFIX + node,
+            self.graph.subscribe(GRAPH_HEARTBEAT + node,
                                  lambda sample: self._on_heartbeat(node, sample),
-                                 'std_msgs/msg/String'),
+                                 HEARTBEAT_TYPE),
             self.graph.subscribe(f'/{node}/transition_event',
                                  lambda sample: self._on_transition(node, sample),
                                  'lifecycle_msgs/msg/TransitionEvent'),
@@ -39,8 +39,8 @@ class HeartbeatWatch:
 
     def look(self) -> set[str]:
         """The nodes whose heartbeat publisher is live now; new ones are watched."""
-        live = {topic[len(HEARTBEAT_PREFIX):] for topic in self.graph.topics()
-                if topic.startswith(HEARTBEAT_PREFIX) and len(topic) > len(HEARTBEAT_PREFIX)}
+        live = {topic[len(GRAPH_HEARTBEAT):] for topic in self.graph.topics()
+                if topic.startswith(GRAPH_HEARTBEAT) and len(topic) > len(GRAPH_HEARTBEAT)}
         for node in sorted(live - self._subs.keys()):
             self._watch(node)
         for node in list(self._subs.keys() - live - self._fixed):

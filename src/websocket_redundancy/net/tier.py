@@ -19,12 +19,12 @@ from autobahn.twisted.websocket import WebSocketServerFactory
 
 from ..core import commands as cmd
 from ..core.fanout import Hub
+from ..core.heartbeat import client_heartbeat
 from ..core.ringbuffer import ReplayBuffer
 from ..core.rosbridge import Session, role_for_token
 from ..core.security import origin_allowed
 from ..core.settings import HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
-from .heartbeat import heartbeat_message
 from .tier_protocol import TierProtocol
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,7 @@ class TierService:
         self._heartbeat_seq += 1
         keys = self.hub.subscribers(HEARTBEAT_TOPIC)
         if keys:
-            msg = heartbeat_message(self.tier.name, self.session_id, self._heartbeat_seq,
+            msg = client_heartbeat(self.tier.name, self.session_id, self._heartbeat_seq,
                                     time.time())
             frame = self.hub.publish_frame(HEARTBEAT_TOPIC, msg, self.session_id,
                                            self._heartbeat_seq)

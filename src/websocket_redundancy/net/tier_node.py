@@ -34,6 +34,13 @@ from twisted.internet import threads
 from twisted.internet.task import LoopingCall
 
 from ..core.endpoints import default_endpoint, node_name
+from ..core.heartbeat import (
+    GRAPH_HEARTBEAT,
+    GRAPH_HEARTBEAT_HZ,
+    HEARTBEAT_TYPE,
+    Presence,
+    graph_heartbeat,
+)
 from ..core.lifecycle import LifecycleError, LifecycleMachine, State
 from ..core.settings import ENVIRONMENT_ERRORS, STATUS_TOPIC, Settings, SettingsError
 from ..graph.port import Graph, GraphError
@@ -41,8 +48,6 @@ from .signals import stop_once
 from .tier_process import TierRunner
 
 log = logging.getLogger(__name__)
-HEARTBEAT_HZ = 20.0
-GRAPH_HEARTBEAT = '/websocket_redundancy/heartbeat/'
 
 
 def _state_msg(state: State) -> dict:
@@ -81,10 +86,10 @@ class TierNode:
         ]
         self._events = graph.advertise(name + '/transition_event',
                                        'lifecycle_msgs/msg/TransitionEvent')
-        self._heartbeat = graph.advertise(GRAPH_HEARTBEAT + self.node, 'std_msgs/msg/String')
+        self._heartbeat = graph.advertise(GRAPH_HEARTBEAT + self.node, HEARTBEAT_TYPE)
         self._loop = LoopingCall(self._beat)
         self._loop.clock = reactor
-        self._loop.start(1.0 / HEARTBEAT_HZ, now=True)
+        self._loop.start(1.0 / GRAPH_HEARTBEAT_HZ, now=True)
 
     # ---- lifecycle ----------------------------------------------------------------
     def change_state(self, transition: str | int) -> tuple[bool, str]:
@@ -200,24 +205,12 @@ class TierNode:
         self._seq += 1
         service = self.runner.service if self.runner is not None else None
         port = service.port if service is not None and service.port else self.port_wanted
-        beat = {
-            'tier': self.tier.name, 'endpoint': self.endpoint, 'node': self.node,
-            'session': self.session, 'pid': os.getpid(),
-            'host': socket.gethostname(), 'tick': self.tick, 'seq': self._seq,
-            'state': self.machine.state.label,
-            'url': self.tier.public_url(port or self.tier.port, self.settings.security.tls),
-            'port': port,
-            'priority': self.tier.priority,
-            'clients': len(service.clients) - len(service.probes) if service is not None else 0,
-            'capacity': self.tier.capacity,
-            'scope': {'subscribe': list(self.tier.subscribe.patterns),
-                      'publish': list(self.tier.publish.patterns)},
-            'sent': time.time(),
-        }
-        if self.leaving:
-            beat['leaving'] = True
+        clients = len(service.clients) - len(service.probes) if service is not None else 0
+        me = Presence(self.endpoint, self.session, os.getpid(), socket.gethostname(),
+                      self.tick, self._seq, self.machine.state.label, port, clients,
+                      self.settings.security.tls, time.time(), self.leaving)
         try:
-            self._heartbeat.publish({'data': json.dumps(beat, separators=(',', ':'))})
+            self._heartbeat.publish(graph_heartbeat(self.tier, me))
         except GraphError as exc:
             log.warning('%s: heartbeat not published: %s', self.tier.name, exc)
 

@@ -15,10 +15,12 @@ embedded mode runs (``net.tier_node`` documents what each transition means):
 
 Every callback logs its own exception (rclpy swallows it) and returns a
 ``TransitionCallbackReturn``. The graph heartbeat ``/websocket_redundancy/heartbeat/
-<tier>`` (20 Hz, JSON from ``net.tier_node.heartbeat_fields``' fields) is published from
-the reactor in every state, with a plain publisher: the coordinator learns from it that
-an unconfigured (e.g. respawned) tier exists and must be configured, which a lifecycle
-publisher (silent until active) would hide. A ChangeState request that rcl rejects is
+<node>`` (``core.heartbeat``, the embedded tier's format: 20 Hz, the endpoint's directory
+entry, ``leaving`` once it shuts down) is published from the reactor in every state,
+with a plain publisher: the coordinator learns from it that an unconfigured (e.g.
+respawned) tier exists and must be configured, which a lifecycle publisher (silent
+until active) would hide, and a replica (node ``primary_2``, parameter ``tier:=primary``)
+registers itself by it. A ChangeState request that rcl rejects is
 answered ``success=False`` instead of killing the node (rclpy#1209).
 """
 from __future__ import annotations
@@ -32,13 +34,12 @@ from typing import Any
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
+from ..core.heartbeat import GRAPH_HEARTBEAT, GRAPH_HEARTBEAT_HZ, Presence, graph_heartbeat
 from ..core.settings import STATUS_TOPIC, SettingsError
 from . import params
 from .runtime import on_reactor, run
 
 log = logging.getLogger(__name__)
-HEARTBEAT_HZ = 20.0
-GRAPH_HEARTBEAT = '/websocket_redundancy/heartbeat/'
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
 
@@ -77,8 +78,13 @@ class TierNode(LifecycleNode):
         self.status_doc: dict | None = None  # the coordinator's latest, from the topic
         self.session = os.urandom(6).hex()
         self.tick = self._seq = 0
+        # The endpoint is the node name: a replica (node primary_2, parameter tier:=primary)
+        # registers itself with the coordinator through its heartbeat, as on the embedded graph.
+        self.endpoint = self.get_name()
+        self.leaving = False
+        self._declared = self._declared_tier()
         self._heartbeat = self.create_publisher(
-            _string_type(), GRAPH_HEARTBEAT + self.tier_name, 10)
+            _string_type(), GRAPH_HEARTBEAT + self.endpoint, 10)
         self._beat_loop = None
         guard_change_state(self)
         on_reactor(reactor, self._start_heartbeat)
@@ -117,7 +123,7 @@ class TierNode(LifecycleNode):
             self.get_logger().error(f'{self.tier_name}: cannot listen on {tier.host}:'
                                     f'{self.runner.port_wanted}: {exc}')
             return FAILURE
-        url = self.runner.service.tier.public_url(port)
+        url = self.runner.service.tier.public_url(port, self.settings.security.tls)
         self.get_logger().info(f'{self.tier_name}: active on {url}')
         print(f'READY tier={self.tier_name} url={url} port={port} pid={os.getpid()}',
               flush=True)
@@ -137,6 +143,7 @@ class TierNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = self._released('shutdown')
+        self.leaving = True  # the heartbeats from now on say so: a replica is dropped at once
         self.reactor.callFromThread(self.reactor.callLater, 0.05, _stop, self.reactor)
         return result
 
@@ -181,26 +188,30 @@ class TierNode(LifecycleNode):
         from twisted.internet.task import LoopingCall
         self._beat_loop = LoopingCall(self._beat)
         self._beat_loop.clock = self.reactor
-        self._beat_loop.start(1.0 / HEARTBEAT_HZ, now=True)
+        self._beat_loop.start(1.0 / GRAPH_HEARTBEAT_HZ, now=True)
+
+    def _declared_tier(self):
+        """This tier's settings from its parameters (before configure), or None."""
+        try:
+            return params.settings_from_node(self, [self.tier_name]).tier(self.tier_name)
+        except SettingsError:
+            return None  # configure will say why
 
     def _beat(self) -> None:
-        """On the reactor: one graph heartbeat (the same fields as the embedded tier's)."""
+        """On the reactor: one graph heartbeat, in the one format (``core.heartbeat``)."""
+        tier = self.settings.tier(self.tier_name) if self.settings else self._declared
+        if tier is None:
+            return
         self.tick += 1
         self._seq += 1
-        tier = (self.settings.tier(self.tier_name) if self.settings else None)
         service = self.runner.service if self.runner is not None else None
-        port = service.port if service is not None and service.port else (
-            tier.port if tier else None)
-        beat = {'tier': self.tier_name, 'session': self.session, 'pid': os.getpid(),
-                'host': socket.gethostname(), 'tick': self.tick, 'seq': self._seq,
-                'state': self._current_label(), 'port': port, 'sent': time.time(),
-                'clients': len(service.clients) if service is not None else 0}
-        if tier is not None:
-            beat.update(url=tier.public_url(port), priority=tier.priority,
-                        capacity=tier.capacity,
-                        scope={'subscribe': list(tier.subscribe.patterns),
-                               'publish': list(tier.publish.patterns)})
-        msg = _string_type()(data=json.dumps(beat, separators=(',', ':')))
+        port = service.port if service is not None and service.port else None
+        clients = len(service.clients) - len(service.probes) if service is not None else 0
+        tls = self.settings.security.tls if self.settings else False
+        me = Presence(self.endpoint, self.session, os.getpid(), socket.gethostname(),
+                      self.tick, self._seq, self._current_label(), port, clients, tls,
+                      time.time(), self.leaving)
+        msg = _string_type()(data=graph_heartbeat(tier, me)['data'])
         try:
             self._heartbeat.publish(msg)
         except Exception as exc:  # the context is shutting down
@@ -213,8 +224,11 @@ class TierNode(LifecycleNode):
             return 'unknown'
 
     def destroy_node(self) -> None:
+        """The last heartbeat says ``leaving`` (a graceful exit), then the node goes."""
         if self._beat_loop is not None and self._beat_loop.running:
             self._beat_loop.stop()
+        self.leaving = True
+        self._beat()
         super().destroy_node()
 
 
