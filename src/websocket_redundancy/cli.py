@@ -47,7 +47,7 @@ def open_graph(settings: Settings, args: argparse.Namespace, name: str):
         raise SettingsError(['graph.mode ros runs under ROS 2: start it with '
                              '`ros2 launch websocket_redundancy redundancy.launch.py`'])
     try:
-        from .graph.embedded import EmbeddedGraph
+        from .graph.embedded.graph import EmbeddedGraph
     except ImportError as exc:
         raise SettingsError([f'the embedded graph needs its extras ({exc.name} is missing): '
                              'pip install "websocket-redundancy[embedded]"']) from exc
@@ -77,8 +77,8 @@ def _wait_for_signal() -> None:
 def cmd_tier(settings: Settings, args) -> int:
     from dataclasses import replace
 
+    from .app.processes import run_tier
     from .core.endpoints import node_name
-    from .net.tier_process import run_tier
     tier = settings.tier(args.name)  # an unknown name fails before the graph opens
     if args.host or args.url:
         if args.url and not args.url.startswith(('ws://', 'wss://')):
@@ -133,13 +133,13 @@ def cmd_replay(settings: Settings, args) -> int:
 
 
 def cmd_up(settings: Settings, args) -> int:
-    from .net.up import run_up
+    from .app.up import run_up
     return run_up(settings, args)
 
 
 def cmd_demo(settings: Settings, args) -> int:
+    from .app.demo import run_demo
     from .core.chaos import parse_faults, parse_interval
-    from .net.demo import run_demo
     try:
         args.interval = parse_interval(args.interval)
         args.faults = parse_faults(args.faults)
@@ -154,8 +154,8 @@ def cmd_demo(settings: Settings, args) -> int:
 def cmd_coordinator(settings: Settings, args) -> int:
     from dataclasses import replace
 
-    from .net.coordinator import CoordinatorSettings
-    from .net.coordinator_process import run_coordinator
+    from .app.processes import run_coordinator
+    from .coordinator.shell import CoordinatorSettings
     config = CoordinatorSettings()
     if args.forget_after is not None:
         if args.forget_after <= 0:
@@ -167,12 +167,12 @@ def cmd_coordinator(settings: Settings, args) -> int:
 
 
 def cmd_status(settings: Settings, args) -> int:
-    from .status_cli import run_status
+    from .app.status import run_status
     return run_status(settings, urls=args.url or None, as_json=args.json, watch=args.watch)
 
 
 def cmd_echo(settings: Settings, args) -> int:
-    from .echo_cli import run_echo
+    from .app.echo import run_echo
     return run_echo(settings, args.topic, args.type, urls=args.url or None, jsonl=args.jsonl,
                     count=args.count, token=args.token)
 

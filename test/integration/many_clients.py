@@ -17,7 +17,7 @@ import sys
 
 from twisted.internet import reactor
 
-from websocket_redundancy.net.client import FailoverClient
+from websocket_redundancy.client.shell import FailoverClient
 
 
 def say(**fields) -> None:

@@ -15,7 +15,7 @@ import time
 import jsonschema
 import pytest
 
-from websocket_redundancy.graph.embedded import EmbeddedGraph
+from websocket_redundancy.graph.embedded.graph import EmbeddedGraph
 
 from .harness import ROOT, child_env, cli, free_port_block, http_json, wait_for
 

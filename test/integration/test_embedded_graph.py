@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from websocket_redundancy.graph import zenoh_config
-from websocket_redundancy.graph.embedded import EmbeddedGraph
+from websocket_redundancy.graph.embedded import zenoh_config
+from websocket_redundancy.graph.embedded.graph import EmbeddedGraph
 from websocket_redundancy.graph.port import GraphError
 
 pytestmark = pytest.mark.integration
@@ -235,7 +235,7 @@ def _free_run(count: int) -> int:
 
 PEER = textwrap.dedent("""
     import json, sys, threading, time
-    from websocket_redundancy.graph.embedded import EmbeddedGraph
+    from websocket_redundancy.graph.embedded.graph import EmbeddedGraph
     role, listen, connect = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     graph = EmbeddedGraph(listen=[listen], connect=connect, name=role)
     lock = threading.Lock()

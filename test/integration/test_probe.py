@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent('''
     import json, sys, time
     from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
     from twisted.internet import reactor
-    from websocket_redundancy.net.probe import WebSocketProbe
+    from websocket_redundancy.coordinator.probe import WebSocketProbe
 
     MODE = {'mode': 'beat'}
     report = []

@@ -14,7 +14,7 @@ import pytest
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-from websocket_redundancy.graph.convert import from_rosbridge
+from websocket_redundancy.graph.embedded.convert import from_rosbridge
 from websocket_redundancy.graph.memory import MemoryGraph
 from websocket_redundancy.sim.replay import ReplayError, replay, replay_deadline
 

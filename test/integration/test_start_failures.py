@@ -15,7 +15,7 @@ from .harness import ROOT, Process, child_env, free_port_block
 # The coordinator's configure callback fails as it did on a machine without pyOpenSSL.
 BROKEN_COORDINATOR = textwrap.dedent('''
     import sys
-    import websocket_redundancy.net.coordinator as coordinator
+    import websocket_redundancy.coordinator.shell as coordinator
 
     def missing(*args, **kwargs):
         raise ModuleNotFoundError("No module named 'OpenSSL'", name='OpenSSL')

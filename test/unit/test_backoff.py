@@ -1,8 +1,8 @@
 """One backoff policy, used by the supervisor, the coordinator and the client."""
 import pytest
 
+from websocket_redundancy.app.supervisor import restart_delay
 from websocket_redundancy.core.backoff import backoff
-from websocket_redundancy.net.supervisor import restart_delay
 
 
 @pytest.mark.parametrize('restarts, seconds', [(0, 0.1), (1, 0.2), (3, 0.8), (6, 5.0), (99, 5.0)])

@@ -5,9 +5,9 @@ import pytest
 from twisted.internet import task
 from twisted.internet.defer import Deferred, succeed
 
+from websocket_redundancy.client.shell import FailoverClient, Meta, ServiceError
 from websocket_redundancy.core.failover_types import FailoverSettings, TierChange
 from websocket_redundancy.core.settings import HEARTBEAT_TOPIC
-from websocket_redundancy.net.client import FailoverClient, Meta, ServiceError
 
 P, S, T = 'ws://127.0.0.1:8080', 'ws://127.0.0.1:8081', 'ws://127.0.0.1:8082'
 IMU = '/imu/data'

@@ -11,7 +11,7 @@ import math
 import pytest
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-from websocket_redundancy.graph.convert import from_rosbridge, to_rosbridge
+from websocket_redundancy.graph.embedded.convert import from_rosbridge, to_rosbridge
 from websocket_redundancy.graph.port import GraphError
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from needs import needs
+from websocket_redundancy.coordinator.shell import CoordinatorSettings
 from websocket_redundancy.core.endpoints import node_name
-from websocket_redundancy.net.coordinator import CoordinatorSettings
 
 from .test_coordinator_shell import SCHEMA, FakeTier, World
 

@@ -14,11 +14,11 @@ import pytest
 from twisted.internet import task
 
 from needs import needs
+from websocket_redundancy.coordinator.node import NODE, CoordinatorNode
+from websocket_redundancy.coordinator.shell import Coordinator
 from websocket_redundancy.core.lifecycle import LifecycleMachine, State
 from websocket_redundancy.core.settings import settings_from_dict
 from websocket_redundancy.graph.memory import MemoryGraph
-from websocket_redundancy.net.coordinator import Coordinator
-from websocket_redundancy.net.coordinator_node import NODE, CoordinatorNode
 
 WALL0 = 1_700_000_000.0
 SCHEMA = (Path(__file__).resolve().parents[2] / 'src' / 'websocket_redundancy' / 'schema'

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from websocket_redundancy.graph import keys
+from websocket_redundancy.graph.embedded import keys
 from websocket_redundancy.graph.port import GraphError
 
 

@@ -5,8 +5,8 @@ from argparse import Namespace
 
 import pytest
 
+from websocket_redundancy.app.up import graph_endpoints, plan_children
 from websocket_redundancy.core.settings import SettingsError, settings_from_dict
-from websocket_redundancy.net.up import graph_endpoints, plan_children
 
 
 def test_graph_endpoints_are_read_as_tuples():

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
-from websocket_redundancy.graph.convert import from_rosbridge
+from websocket_redundancy.graph.embedded.convert import from_rosbridge
 from websocket_redundancy.graph.memory import MemoryGraph
 from websocket_redundancy.sim.rover import ESTOP_TOPIC, TOPICS, RoverSim
 from websocket_redundancy.sim.schedule import Schedule

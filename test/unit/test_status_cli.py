@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from needs import needs
+from websocket_redundancy.app.status import base_url, default_urls, run_status
 from websocket_redundancy.cli import main
 from websocket_redundancy.core.health import HealthModel, Heartbeat
 from websocket_redundancy.core.recovery import RecoveryModel
 from websocket_redundancy.core.settings import settings_from_dict
 from websocket_redundancy.core.status import CoordinatorInfo, TierView, build_status
-from websocket_redundancy.status_cli import base_url, default_urls, run_status
 
 SCHEMA = (Path(__file__).resolve().parents[2] / 'src' / 'websocket_redundancy' / 'schema'
           / 'status.schema.json')

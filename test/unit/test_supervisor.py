@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from twisted.internet.task import Clock
 
-from websocket_redundancy.net.supervisor import START_FAILURES, ChildSpec, Supervisor
+from websocket_redundancy.app.supervisor import START_FAILURES, ChildSpec, Supervisor
 
 
 class FakeReactor(Clock):

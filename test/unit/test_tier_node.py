@@ -7,7 +7,7 @@ from twisted.internet.testing import MemoryReactorClock
 
 from websocket_redundancy.core.settings import settings_from_dict
 from websocket_redundancy.graph.memory import MemoryGraph
-from websocket_redundancy.net.tier_node import TierNode
+from websocket_redundancy.tier.node import TierNode
 
 
 class Reactor(MemoryReactorClock):

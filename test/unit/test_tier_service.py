@@ -10,7 +10,7 @@ import pytest
 
 from websocket_redundancy.core.settings import settings_from_dict
 from websocket_redundancy.graph.memory import MemoryGraph
-from websocket_redundancy.net.tier import TierService
+from websocket_redundancy.tier.service import TierService
 
 
 class ImmediateReactor:

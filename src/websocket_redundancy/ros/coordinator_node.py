@@ -1,4 +1,4 @@
-"""The coordinator as an rclpy lifecycle node over the ``net.coordinator`` shell.
+"""The coordinator as an rclpy lifecycle node over the ``coordinator.shell``.
 
 Same thread boundary as the tiers (``runtime``): callbacks run on the executor thread
 and build, start, stop and drop the ``Coordinator`` on the reactor thread with
@@ -23,8 +23,8 @@ from typing import Any
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
+from ..coordinator.node import NODE
 from ..core.settings import DEFAULT_TIERS, SettingsError
-from ..net.coordinator_node import NODE
 from . import params
 from .runtime import on_reactor, run
 from .tier_node import guard_change_state
@@ -36,7 +36,7 @@ SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FA
 
 class CoordinatorNode(LifecycleNode):
     def __init__(self, reactor: Any, node_name: str = NODE_NAME, **kwargs: Any) -> None:
-        from ..net.coordinator import CoordinatorSettings
+        from ..coordinator.shell import CoordinatorSettings
         super().__init__(node_name, **kwargs)
         self.reactor = reactor
         self.declare_parameter('tier_names', list(DEFAULT_TIERS))
@@ -48,8 +48,8 @@ class CoordinatorNode(LifecycleNode):
         guard_change_state(self)
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        from ..coordinator.shell import Coordinator, CoordinatorSettings
         from ..graph.ros import RosGraph
-        from ..net.coordinator import Coordinator, CoordinatorSettings
         try:
             settings = params.settings_from_node(self, self.tier_names)
             config = params.read_dataclass(self, 'coordinator', CoordinatorSettings())

@@ -7,7 +7,7 @@
   the message info) spins the node in a worker thread. Lifecycle callbacks
   run there and cross to the reactor with ``threads.blockingCallFromThread`` (bounded:
   the reactor never waits on the executor); graph callbacks cross with
-  ``reactor.callFromThread`` (the shells in ``net`` do that themselves).
+  ``reactor.callFromThread`` (the tier and coordinator shells do that themselves).
 * Shutdown, from the reactor's ``before shutdown`` trigger, in this order (otherwise
   rclpy aborts in C++): the node's own ``release()`` (closes clients, stops listening),
   ``executor.shutdown(timeout_sec=2)``, ``node.destroy_node()``, ``rclpy.try_shutdown()``,

@@ -3,8 +3,8 @@
 Each callback runs on the executor thread and does its Twisted work on the reactor
 thread with ``runtime.on_reactor`` (``threads.blockingCallFromThread``: the executor
 waits, briefly, for the reactor; the reactor never waits for the executor). The
-callbacks build, start, stop and drop the same ``TierRunner``/``TierService`` that the
-embedded mode runs (``net.tier_node`` documents what each transition means):
+callbacks are the embedded tier's, mapped onto rclpy: one ``tier.lifecycle.TierLifecycle``
+builds, starts, stops and drops the tier (``tier.lifecycle`` documents each step):
 
     on_configure   read the parameters into Settings, open the RosGraph, build the runner
     on_activate    listen (WebSocket + HTTP), then ``super().on_activate``
@@ -25,17 +25,16 @@ answered ``success=False`` instead of killing the node (rclpy#1209).
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import socket
-import time
 from typing import Any
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
-from ..core.heartbeat import GRAPH_HEARTBEAT, GRAPH_HEARTBEAT_HZ, Presence, graph_heartbeat
+from ..app.signals import stop_once
+from ..core.heartbeat import GRAPH_HEARTBEAT, GRAPH_HEARTBEAT_HZ
 from ..core.settings import STATUS_TOPIC, SettingsError
+from ..tier.lifecycle import TierLifecycle
 from . import params
 from .runtime import on_reactor, run
 
@@ -73,39 +72,55 @@ class TierNode(LifecycleNode):
         self.tier_name = self.get_parameter('tier').value or self.get_name()
         self.declare_parameter('port', -1, params.port_override_descriptor())
         params.declare_settings(self, [self.tier_name])
-        self.graph = self.runner = self.settings = None
+        self.graph = None
         self._status_handle = None
-        self.status_doc: dict | None = None  # the coordinator's latest, from the topic
-        self.session = os.urandom(6).hex()
-        self.tick = self._seq = 0
-        # The endpoint is the node name: a replica (node primary_2, parameter tier:=primary)
-        # registers itself with the coordinator through its heartbeat, as on the embedded graph.
-        self.endpoint = self.get_name()
-        self.leaving = False
-        self._declared = self._declared_tier()
+        # The callbacks' one copy (tier.lifecycle), built from the parameters as declared;
+        # configure reads them again. The endpoint is the node name: a replica (node
+        # primary_2, parameter tier:=primary) registers itself through its heartbeat.
+        self.lc = self._lifecycle()
         self._heartbeat = self.create_publisher(
-            _string_type(), GRAPH_HEARTBEAT + self.endpoint, 10)
+            _string_type(), GRAPH_HEARTBEAT + self.get_name(), 10)
         self._beat_loop = None
         guard_change_state(self)
         on_reactor(reactor, self._start_heartbeat)
 
+    @property
+    def settings(self):
+        return self.lc.settings if self.lc is not None else None
+
+    @property
+    def runner(self):
+        return self.lc.runner if self.lc is not None else None
+
+    def _lifecycle(self, settings=None):
+        """A ``TierLifecycle`` from ``settings`` (or the declared parameters), or None."""
+        if settings is None:
+            try:
+                settings = params.settings_from_node(self, [self.tier_name])
+            except SettingsError:
+                return None  # configure will say why
+        port = self.get_parameter('port').value
+        return TierLifecycle(settings, self.tier_name, self.reactor, self.get_name(),
+                             None if port < 0 else port)
+
     # ---- lifecycle callbacks (executor thread) ----------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            self.settings = params.settings_from_node(self, [self.tier_name])
+            settings = params.settings_from_node(self, [self.tier_name])
         except SettingsError as exc:
             for problem in exc.problems:
                 self.get_logger().error(f'configure: {problem}')
             return FAILURE
         try:
             from ..graph.ros import RosGraph
-            from ..net.tier_process import TierRunner
-            self.graph = RosGraph(self, name=self.tier_name)
-            port = self.get_parameter('port').value
-            self.runner = on_reactor(self.reactor, TierRunner, self.settings,
-                                     self.tier_name, self.graph, self.reactor,
-                                     None if port < 0 else port,
-                                     lambda: self.status_doc)
+            if self.lc is None:
+                self.lc = self._lifecycle(settings)
+            self.graph = RosGraph(self, name=self.get_name())
+            reason = on_reactor(self.reactor, self.lc.configure, self.graph, settings)
+            if reason:
+                self.get_logger().error(f'{self.tier_name}: cannot configure: {reason}')
+                self.release()
+                return FAILURE
             self._status_handle = self.graph.subscribe(STATUS_TOPIC, self._on_status,
                                                        'std_msgs/msg/String')
         except Exception:
@@ -116,23 +131,18 @@ class TierNode(LifecycleNode):
         return SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        try:
-            port = on_reactor(self.reactor, self.runner.listen)
-        except Exception as exc:  # CannotListenError: stay inactive and say why
-            tier = self.settings.tier(self.tier_name)
-            self.get_logger().error(f'{self.tier_name}: cannot listen on {tier.host}:'
-                                    f'{self.runner.port_wanted}: {exc}')
+        reason = on_reactor(self.reactor, self.lc.activate)
+        if reason:  # e.g. the port is taken: stay inactive and say why
+            self.get_logger().error(f'{self.tier_name}: {reason}')
             return FAILURE
-        url = self.runner.service.tier.public_url(port, self.settings.security.tls)
-        self.get_logger().info(f'{self.tier_name}: active on {url}')
-        print(f'READY tier={self.tier_name} url={url} port={port} pid={os.getpid()}',
-              flush=True)
+        self.get_logger().info(f'{self.tier_name}: active on {self.lc.url}')
+        print(f'READY tier={self.tier_name} url={self.lc.url} port={self.lc.port_wanted} '
+              f'pid={os.getpid()}', flush=True)
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            on_reactor(self.reactor, self.runner.stop_listening, 1001,
-                       f'the {self.tier_name} tier is deactivating')
+            on_reactor(self.reactor, self.lc.deactivate)
         except Exception:
             self.get_logger().error(f'deactivate failed:\n{_trace()}')
             return FAILURE
@@ -143,8 +153,9 @@ class TierNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = self._released('shutdown')
-        self.leaving = True  # the heartbeats from now on say so: a replica is dropped at once
-        self.reactor.callFromThread(self.reactor.callLater, 0.05, _stop, self.reactor)
+        if self.lc is not None:
+            self.lc.leaving = True  # the heartbeats say so from now on: a replica leaves
+        self.reactor.callFromThread(self.reactor.callLater, 0.05, stop_once, self.reactor)
         return result
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -162,9 +173,8 @@ class TierNode(LifecycleNode):
 
     def release(self) -> None:
         """Drop the runner (closing clients) and the graph adapter; idempotent."""
-        runner, self.runner = self.runner, None
-        if runner is not None:
-            on_reactor(self.reactor, runner.close)
+        if self.lc is not None:
+            on_reactor(self.reactor, self.lc.release)
         if self._status_handle is not None:
             self._status_handle.close()
             self._status_handle = None
@@ -174,15 +184,7 @@ class TierNode(LifecycleNode):
 
     # ---- graph and heartbeat --------------------------------------------------------
     def _on_status(self, sample) -> None:
-        try:
-            doc = json.loads(sample.msg.get('data', ''))
-        except ValueError:
-            self.get_logger().warning('ignoring a status message that is not JSON')
-            return
-        self.reactor.callFromThread(self._set_status, doc)
-
-    def _set_status(self, doc: dict) -> None:
-        self.status_doc = doc  # what GET /status on this tier serves
+        self.reactor.callFromThread(self.lc.set_status, sample.msg.get('data', ''))
 
     def _start_heartbeat(self) -> None:
         from twisted.internet.task import LoopingCall
@@ -190,28 +192,11 @@ class TierNode(LifecycleNode):
         self._beat_loop.clock = self.reactor
         self._beat_loop.start(1.0 / GRAPH_HEARTBEAT_HZ, now=True)
 
-    def _declared_tier(self):
-        """This tier's settings from its parameters (before configure), or None."""
-        try:
-            return params.settings_from_node(self, [self.tier_name]).tier(self.tier_name)
-        except SettingsError:
-            return None  # configure will say why
-
     def _beat(self) -> None:
-        """On the reactor: one graph heartbeat, in the one format (``core.heartbeat``)."""
-        tier = self.settings.tier(self.tier_name) if self.settings else self._declared
-        if tier is None:
+        """One graph heartbeat, in the one format (``core.heartbeat``)."""
+        if self.lc is None:
             return
-        self.tick += 1
-        self._seq += 1
-        service = self.runner.service if self.runner is not None else None
-        port = service.port if service is not None and service.port else None
-        clients = len(service.clients) - len(service.probes) if service is not None else 0
-        tls = self.settings.security.tls if self.settings else False
-        me = Presence(self.endpoint, self.session, os.getpid(), socket.gethostname(),
-                      self.tick, self._seq, self._current_label(), port, clients, tls,
-                      time.time(), self.leaving)
-        msg = _string_type()(data=graph_heartbeat(tier, me)['data'])
+        msg = _string_type()(data=self.lc.heartbeat(self._current_label())['data'])
         try:
             self._heartbeat.publish(msg)
         except Exception as exc:  # the context is shutting down
@@ -227,7 +212,8 @@ class TierNode(LifecycleNode):
         """The last heartbeat says ``leaving`` (a graceful exit), then the node goes."""
         if self._beat_loop is not None and self._beat_loop.running:
             self._beat_loop.stop()
-        self.leaving = True
+        if self.lc is not None:
+            self.lc.leaving = True
         self._beat()
         super().destroy_node()
 
@@ -240,11 +226,6 @@ def _string_type():
 def _trace() -> str:
     import traceback
     return traceback.format_exc()
-
-
-def _stop(reactor) -> None:
-    if reactor.running:
-        reactor.stop()
 
 
 def main(args: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from rosbags.interfaces import Connection, MessageDefinitionFormat, Nodetype
 from rosbags.typesys import Stores, get_typestore
 from rosbags.typesys.store import Typestore
 
-from ..graph.convert import to_rosbridge
+from ..graph.embedded.convert import to_rosbridge
 from ..graph.port import Graph, GraphError, Publisher
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientPr
 from twisted.application.internet import ClientService, backoffPolicy
 
 from ..core.settings import HEARTBEAT_TOPIC
-from .tier import PROBE_HEADER
-from .wsurl import client_endpoint
+from ..tier.service import PROBE_HEADER
+from ..wsurl import client_endpoint
 
 log = logging.getLogger(__name__)
 SUBSCRIBE = json.dumps({'op': 'subscribe', 'id': 'coordinator-probe', 'topic': HEARTBEAT_TOPIC,

@@ -25,7 +25,7 @@ from ..core.rosbridge import Session, role_for_token
 from ..core.security import origin_allowed
 from ..core.settings import HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
-from .tier_protocol import TierProtocol
+from .protocol import TierProtocol
 
 log = logging.getLogger(__name__)
 MAX_PROBES = 4

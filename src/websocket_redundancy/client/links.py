@@ -13,7 +13,7 @@ from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientPr
 from twisted.internet.defer import CancelledError, Deferred
 
 from ..core.failover import HANG_CODE
-from .wsurl import client_endpoint, split_ws_url, status_url
+from ..wsurl import client_endpoint, split_ws_url, status_url
 
 __all__ = ['LinkEvents', 'WsLink', 'connect_ws', 'fetch_status', 'split_ws_url', 'status_url']
 

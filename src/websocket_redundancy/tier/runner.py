@@ -1,14 +1,9 @@
-"""Run one tier in this process: graph, WebSocket + HTTP port, heartbeat loop.
-
-Prints one line ``READY tier=<name> url=<ws url> port=<port> pid=<pid>`` on stdout
-when the port is listening (with ``port 0`` the line names the port it got), so a
-supervisor or a test knows when to connect.
-"""
+"""A tier's listening and loops: the WebSocket + HTTP site of one ``TierService`` on its
+port (TLS when configured), the client heartbeat and the topic tracking. The process
+around it is ``app.processes.run_tier``."""
 from __future__ import annotations
 
 import logging
-import os
-import sys
 
 from twisted.internet import reactor as default_reactor
 from twisted.internet.task import LoopingCall
@@ -16,10 +11,9 @@ from twisted.web.server import Site
 
 from ..core.settings import Settings
 from ..graph.port import Graph
+from ..wsurl import server_tls_context
 from .http import TierRoot
-from .signals import run_until_signalled, stop_once
-from .tier import TierService
-from .wsurl import server_tls_context
+from .service import TierService
 
 log = logging.getLogger(__name__)
 TRACK_INTERVAL_S = 0.5  # how often an active tier looks for new in-scope topics
@@ -78,42 +72,3 @@ class TierRunner:
     def close(self) -> None:
         self.stop_listening()
         self.service.release()
-
-
-def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None = None,
-             autostart: bool = True, endpoint: str | None = None) -> int:
-    """Serve ``tier_name`` until SIGINT/SIGTERM or lifecycle shutdown; the exit code.
-
-    With ``autostart`` the tier configures and activates itself; without, it waits
-    unconfigured for a coordinator (or ``ros2 lifecycle``-style calls) to do it.
-    """
-    from .tier_node import TierNode
-
-    def ready(bound: int) -> None:
-        url = node.tier.public_url(bound, settings.security.tls)
-        print(f'READY tier={tier_name} url={url} port={bound} '
-              f'pid={os.getpid()}', flush=True)
-
-    node = TierNode(settings, tier_name, graph, default_reactor, port=port, on_ready=ready,
-                    endpoint=endpoint)
-    exit_code = [0]
-
-    def start() -> None:
-        for transition in ('configure', 'activate'):
-            ok, reason = node.change_state(transition)
-            if not ok:
-                print(f'error: tier {tier_name} could not {transition}: {reason}',
-                      file=sys.stderr, flush=True)
-                exit_code[0] = 2
-                stop_once(default_reactor)
-                return
-
-    def shutdown() -> None:
-        node.close()
-        graph.close()
-
-    default_reactor.addSystemEventTrigger('before', 'shutdown', shutdown)
-    if autostart:
-        default_reactor.callWhenRunning(start)
-    run_until_signalled(default_reactor)
-    return exit_code[0]

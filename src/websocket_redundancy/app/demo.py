@@ -71,8 +71,8 @@ class Demo:
             self._ready()
 
     def _ready(self) -> None:
-        from ..graph.embedded import EmbeddedGraph
-        from .client import FailoverClient
+        from ..client.shell import FailoverClient
+        from ..graph.embedded.graph import EmbeddedGraph
         port = self._port(self.tiers[0])
         _say(f'all {len(self.tiers)} tiers ready in {time.monotonic() - self.started:.1f} s.')
         _say(f'  dashboard: http://127.0.0.1:{port}/   status: websocket-redundancy status')

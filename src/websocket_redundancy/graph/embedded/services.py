@@ -17,8 +17,8 @@ from typing import Any
 import zenoh
 from zenoh.handlers import Callback
 
+from ..port import GraphError
 from .convert import from_rosbridge, to_rosbridge
-from .port import GraphError
 
 log = logging.getLogger(__name__)
 SERVER_ERROR = "service "  # prefix of the errors a server sends

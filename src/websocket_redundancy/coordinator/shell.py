@@ -49,9 +49,9 @@ from ..core import recovery as r
 from ..core.settings import STATUS_TOPIC, Settings
 from ..core.status import CoordinatorInfo, EventLog, TierView, build_status
 from ..graph.port import Graph, GraphError
-from . import coordinator_views as views
-from .coordinator_inputs import EndpointInputs
-from .coordinator_watch import HeartbeatWatch
+from . import views
+from .inputs import EndpointInputs
+from .watch import HeartbeatWatch
 
 log = logging.getLogger(__name__)
 STATUS_TYPE = 'std_msgs/msg/String'

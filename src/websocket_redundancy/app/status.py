@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .core.settings import Settings
-from .core.status import STATUS_VERSION, render_table
+from ..core.settings import Settings
+from ..core.status import STATUS_VERSION, render_table
 
 
 @dataclass(frozen=True)

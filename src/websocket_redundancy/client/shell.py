@@ -42,7 +42,7 @@ from ..core import failover_types as t
 from ..core.failover import FailoverMachine
 from ..core.failover_types import FailoverSettings
 from ..core.ranking import tiers_from_status
-from .client_conn import connect_ws, fetch_status, split_ws_url, status_url
+from .links import connect_ws, fetch_status, split_ws_url, status_url
 
 log = logging.getLogger(__name__)
 

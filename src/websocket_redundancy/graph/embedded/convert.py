@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from rosbags.interfaces import Nodetype
 
-from .port import GraphError
+from ..port import GraphError
 
 Converter = Callable[[Any], Any]
 

@@ -15,7 +15,7 @@ from ..core import health as h
 from ..core.heartbeat import parse_graph_heartbeat
 from ..core.settings import SettingsError
 from ..core.status import TierView
-from . import coordinator_views as views
+from . import views
 
 log = logging.getLogger(__name__)
 

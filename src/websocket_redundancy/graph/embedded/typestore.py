@@ -16,7 +16,7 @@ from typing import Any
 from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, TypesysError, get_types_from_msg, get_typestore
 
-from .port import GraphError
+from ..port import GraphError
 
 SERVICES = {
     "std_srvs/srv/Empty": ("", ""),

@@ -20,7 +20,7 @@ import secrets
 import struct
 import time
 
-from .port import GraphError
+from ..port import GraphError
 
 _NAME = re.compile(r"^/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z0-9_]+)*$")
 _HEADER = struct.Struct("<BQd")

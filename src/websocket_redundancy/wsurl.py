@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from ..core.settings import SettingsError
+from .core.settings import SettingsError
 
 TLS_MISSING = ('TLS (wss:// and https://) needs pyOpenSSL and service-identity, which are '
                'not installed: pip install "twisted[tls]" (Debian/Ubuntu: apt-get install '

@@ -30,10 +30,10 @@ from typing import Any
 import zenoh
 from zenoh.handlers import Callback
 
+from ..port import GraphError, Sample, TopicInfo
 from . import keys
 from .convert import from_rosbridge, to_rosbridge
 from .discovery import Directory, PendingTypes
-from .port import GraphError, Sample, TopicInfo
 from .services import client_callbacks, server_callback, settler
 from .typestore import (
     check_type_name,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
-from .core.settings import Settings
+from ..core.settings import Settings
 
 SHORT = 160
 
@@ -82,7 +82,7 @@ def run_echo(settings: Settings, topic: str, type_name: str = '',
              count: int | None = None, token: str | None = None) -> int:
     from twisted.internet import reactor
 
-    from .net.client import EVENT_KINDS, FailoverClient
+    from ..client.shell import EVENT_KINDS, FailoverClient
 
     if not topic.startswith('/'):
         print(f'error: topic {topic!r} must start with /, e.g. /{topic}', file=sys.stderr)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import zenoh
 
+from ..port import TopicInfo
 from . import keys
-from .port import TopicInfo
 
 log = logging.getLogger(__name__)
 
