@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--timeout', type=float, default=3.0, help='per call, seconds')
     parser.add_argument('--max-seconds', type=float, default=7200.0)
     args = parser.parse_args(argv)
-    from websocket_redundancy.graph.embedded import EmbeddedGraph
+    from websocket_redundancy.graph.embedded.graph import EmbeddedGraph
     graph = EmbeddedGraph(domain=args.domain, listen=args.graph_listen or None,
                           connect=args.graph_connect or None, name='bench-graphctl')
     done = threading.Event()

@@ -36,8 +36,8 @@ def emit(tier: str, epoch, seq, data: str) -> None:
 
 
 def run_failover(urls: list[str], topic: str) -> None:
-    from websocket_redundancy.echo_cli import describe
-    from websocket_redundancy.net.client import EVENT_KINDS, FailoverClient
+    from websocket_redundancy.app.echo import describe
+    from websocket_redundancy.client.shell import EVENT_KINDS, FailoverClient
 
     client = FailoverClient(urls)
     for kind in EVENT_KINDS:

@@ -27,7 +27,7 @@ TYPE = 'std_msgs/msg/String'
 
 
 def graph_publisher(args):
-    from websocket_redundancy.graph.embedded import EmbeddedGraph
+    from websocket_redundancy.graph.embedded.graph import EmbeddedGraph
     graph = EmbeddedGraph(domain=args.domain, listen=args.graph_listen or None,
                           connect=args.graph_connect or None, name='bench-source')
     publisher = graph.advertise(args.topic, TYPE)

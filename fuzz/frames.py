@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 
 from websocket_redundancy.core.settings import settings_from_dict  # noqa: E402
 from websocket_redundancy.graph.memory import MemoryGraph  # noqa: E402
-from websocket_redundancy.net.tier import TierService  # noqa: E402
+from websocket_redundancy.tier.service import TierService  # noqa: E402
 
 SEEDS = [json.dumps(f).encode() for f in (
     {'op': 'subscribe', 'topic': '/odom', 'type': 'nav_msgs/msg/Odometry', 'id': 's1',
