@@ -18,6 +18,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from typing import Any
@@ -78,16 +79,20 @@ def cmd_tier(settings: Settings, args) -> int:
     from dataclasses import replace
 
     from .app.processes import run_tier
-    from .core.endpoints import node_name
+    from .core.endpoints import default_endpoint, node_name
     tier = settings.tier(args.name)  # an unknown name fails before the graph opens
-    if args.host or args.url:
-        if args.url and not args.url.startswith(('ws://', 'wss://')):
-            raise SettingsError([f'--url {args.url} must start with ws:// or wss://'])
-        settings = settings.with_tier(replace(tier, host=args.host or tier.host,
-                                              url=args.url or tier.url))
-    name = node_name(args.endpoint) if args.endpoint else args.name
-    return run_tier(settings, args.name, open_graph(settings, args, name), port=args.port,
-                    autostart=args.autostart, endpoint=args.endpoint)
+    if args.url and not args.url.startswith(('ws://', 'wss://')):
+        raise SettingsError([f'--url {args.url} must start with ws:// or wss://'])
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise SettingsError([f'--port must be 0-65535 (0: any free port), got {args.port}'])
+    endpoint = args.endpoint or default_endpoint(args.name, tier.port, args.port,
+                                                 args.host or tier.host, socket.gethostname())
+    # The flags are folded into the settings here, once; everything after reads the tier.
+    settings = settings.with_tier(replace(
+        tier, host=args.host or tier.host, url=args.url or tier.url,
+        port=tier.port if args.port is None else args.port))
+    return run_tier(settings, args.name, open_graph(settings, args, node_name(endpoint)),
+                    autostart=args.autostart, endpoint=endpoint)
 
 
 def cmd_sim(settings: Settings, args) -> int:

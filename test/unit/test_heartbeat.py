@@ -55,3 +55,23 @@ def test_the_client_heartbeat_is_small_and_its_topic_is_the_graph_prefix_without
     beat = json.loads(client_heartbeat('primary', 's1', 4, 2.0000004)['data'])
     assert beat == {'tier': 'primary', 'session': 's1', 'seq': 4, 'sent': 2.0}
     assert GRAPH_HEARTBEAT == '/websocket_redundancy/heartbeat/'
+
+
+def test_a_tier_on_any_free_port_announces_no_url_until_it_listens():
+    tier = settings_from_dict({'tiers': {'primary': {'port': 0}}}).tier('primary')
+    before = json.loads(graph_heartbeat(tier, me(port=None))['data'])
+    assert 'url' not in before and before['port'] is None
+    after = json.loads(graph_heartbeat(tier, me(port=41234))['data'])
+    assert after['url'] == 'ws://127.0.0.1:41234'
+
+
+@pytest.mark.parametrize('url, taken', [
+    ('ws://127.0.0.1:41234', True), ('wss://rover.local', True),
+    ('ws://127.0.0.1:0', False), ('ws://h:99999', False), ('http://h:80', False),
+    ('ws://:8080', False),
+])
+def test_the_coordinator_takes_only_a_url_a_client_can_dial(url, taken):
+    from websocket_redundancy.coordinator.views import configured_view, view_from_heartbeat
+    before = configured_view(TIER)
+    after = view_from_heartbeat(before, {'url': url})
+    assert (after.url == url) is taken and (after.url == before.url) is (not taken)

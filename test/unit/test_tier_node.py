@@ -26,7 +26,8 @@ def node_world():
     graph.subscribe('/primary/transition_event', lambda s: events.append(s.msg))
     graph.subscribe('/websocket_redundancy/heartbeat/primary',
                     lambda s: beats.append(json.loads(s.msg['data'])))
-    node = TierNode(settings_from_dict({}), 'primary', graph, reactor, port=0)
+    settings = settings_from_dict({'tiers': {'primary': {'port': 0}}})  # any free port
+    node = TierNode(settings, 'primary', graph, reactor)
     yield node, reactor, graph, events, beats
     node.close()
     assert reactor.getDelayedCalls() == []

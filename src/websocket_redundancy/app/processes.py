@@ -46,8 +46,8 @@ def _serve(reactor, node, graph: Graph, start: Callable[[], None] | None) -> Non
     run_until_signalled(reactor)
 
 
-def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None = None,
-             autostart: bool = True, endpoint: str | None = None) -> int:
+def run_tier(settings: Settings, tier_name: str, graph: Graph, autostart: bool = True,
+             endpoint: str | None = None) -> int:
     """Serve ``tier_name``; the exit code (2 when it cannot start by itself)."""
     from twisted.internet import reactor
 
@@ -56,8 +56,7 @@ def run_tier(settings: Settings, tier_name: str, graph: Graph, port: int | None 
     def ready(bound: int) -> None:
         _say(f'READY tier={tier_name} url={node.lc.url} port={bound} pid={os.getpid()}')
 
-    node = TierNode(settings, tier_name, graph, reactor, port=port, on_ready=ready,
-                    endpoint=endpoint)
+    node = TierNode(settings, tier_name, graph, reactor, on_ready=ready, endpoint=endpoint)
     exit_code = [0]
     _serve(reactor, node, graph, (lambda: _autostart(
         reactor, node.change_state, f'tier {tier_name}', 2, exit_code)) if autostart else None)

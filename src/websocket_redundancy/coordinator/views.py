@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..core import endpoints as e
 from ..core import health as h
@@ -27,11 +28,21 @@ def configured_view(tier: TierSettings) -> TierView:
                     endpoint=tier.name)
 
 
+def _reachable(url: str) -> bool:
+    """A ``ws://``/``wss://`` URL with a host and a port a client can dial (not 0)."""
+    try:
+        parts = urlsplit(url)
+        return (parts.scheme in ('ws', 'wss') and bool(parts.hostname)
+                and (parts.port is None or 0 < parts.port))
+    except ValueError:  # a port out of range
+        return False
+
+
 def view_from_heartbeat(view: TierView, beat: dict[str, Any]) -> TierView:
     """The directory row updated with what the tier announces about itself."""
     changes: dict[str, Any] = {}
     url = beat.get('url')
-    if isinstance(url, str) and url.startswith(('ws://', 'wss://')):
+    if isinstance(url, str) and _reachable(url):
         changes['url'] = url
     host = beat.get('host')
     if isinstance(host, str):

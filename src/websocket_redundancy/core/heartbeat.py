@@ -57,13 +57,14 @@ def graph_heartbeat(tier: TierSettings, me: Presence) -> dict[str, Any]:
     beat = {
         'tier': tier.name, 'endpoint': me.endpoint, 'node': node_name(me.endpoint),
         'session': me.session, 'pid': me.pid, 'host': me.host, 'tick': me.tick,
-        'seq': me.seq, 'state': me.state,
-        'url': tier.public_url(me.port or tier.port, me.tls), 'port': me.port,
+        'seq': me.seq, 'state': me.state, 'port': me.port or tier.port or None,
         'priority': tier.priority, 'clients': me.clients, 'capacity': tier.capacity,
         'scope': {'subscribe': list(tier.subscribe.patterns),
                   'publish': list(tier.publish.patterns)},
         'sent': me.sent,
     }
+    if beat['port']:  # on "any free port" (0) there is no URL until it listens
+        beat['url'] = tier.public_url(beat['port'], me.tls)
     if me.leaving:
         beat['leaving'] = True
     return {'data': json.dumps(beat, separators=_COMPACT)}

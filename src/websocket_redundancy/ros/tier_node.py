@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from typing import Any
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -92,21 +93,28 @@ class TierNode(LifecycleNode):
     def runner(self):
         return self.lc.runner if self.lc is not None else None
 
+    def _settings(self):
+        """The parameters read into Settings, the ``port`` override folded in (once, here:
+        everything after reads the tier's port); SettingsError names a bad one."""
+        settings = params.settings_from_node(self, [self.tier_name])
+        port = self.get_parameter('port').value
+        if port < 0:  # -1: as configured
+            return settings
+        return settings.with_tier(replace(settings.tier(self.tier_name), port=port))
+
     def _lifecycle(self, settings=None):
         """A ``TierLifecycle`` from ``settings`` (or the declared parameters), or None."""
         if settings is None:
             try:
-                settings = params.settings_from_node(self, [self.tier_name])
+                settings = self._settings()
             except SettingsError:
                 return None  # configure will say why
-        port = self.get_parameter('port').value
-        return TierLifecycle(settings, self.tier_name, self.reactor, self.get_name(),
-                             None if port < 0 else port)
+        return TierLifecycle(settings, self.tier_name, self.reactor, self.get_name())
 
     # ---- lifecycle callbacks (executor thread) ----------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            settings = params.settings_from_node(self, [self.tier_name])
+            settings = self._settings()
         except SettingsError as exc:
             for problem in exc.problems:
                 self.get_logger().error(f'configure: {problem}')
@@ -136,7 +144,7 @@ class TierNode(LifecycleNode):
             self.get_logger().error(f'{self.tier_name}: {reason}')
             return FAILURE
         self.get_logger().info(f'{self.tier_name}: active on {self.lc.url}')
-        print(f'READY tier={self.tier_name} url={self.lc.url} port={self.lc.port_wanted} '
+        print(f'READY tier={self.tier_name} url={self.lc.url} port={self.lc.bound} '
               f'pid={os.getpid()}', flush=True)
         return super().on_activate(state)
 

@@ -30,13 +30,12 @@ log = logging.getLogger(__name__)
 
 
 class TierLifecycle:
-    def __init__(self, settings: Settings, tier_name: str, reactor, endpoint: str,
-                 port: int | None = None) -> None:
+    def __init__(self, settings: Settings, tier_name: str, reactor, endpoint: str) -> None:
         self.settings = settings
-        self.tier = settings.tier(tier_name)
-        self.reactor = reactor
+        self.tier = settings.tier(tier_name)  # its port: configured, or --port / the ROS
+        self.reactor = reactor                # port parameter, folded in at the edge
         self.endpoint = endpoint
-        self.port_wanted = port
+        self.bound: int | None = None  # the port it listened on last
         self.runner: TierRunner | None = None
         self.status_doc: dict | None = None
         self.session = os.urandom(6).hex()
@@ -50,7 +49,6 @@ class TierLifecycle:
             self.settings, self.tier = settings, settings.tier(self.tier.name)
         try:
             self.runner = TierRunner(self.settings, self.tier.name, graph, self.reactor,
-                                     port=self.port_wanted,
                                      status_source=lambda: self.status_doc)
         except SettingsError as exc:  # e.g. a TLS file it cannot read: stay unconfigured
             return '; '.join(exc.problems)
@@ -59,7 +57,7 @@ class TierLifecycle:
 
     def activate(self) -> str:
         try:
-            self.port_wanted = self.runner.listen()
+            self.bound = self.runner.listen()
         except Exception as exc:  # CannotListenError: stay inactive, say why
             return f'cannot listen on {self.tier.host}:{self.runner.port_wanted}: {exc}'
         return ''
@@ -75,7 +73,7 @@ class TierLifecycle:
 
     @property
     def url(self) -> str:
-        return self.tier.public_url(self.port_wanted, self.settings.security.tls)
+        return self.tier.public_url(self.bound or self.tier.port, self.settings.security.tls)
 
     def set_status(self, data: str) -> None:
         """The coordinator's status document arrived (JSON text)."""
@@ -89,7 +87,7 @@ class TierLifecycle:
         self.tick += 1
         self.seq += 1
         service = self.runner.service if self.runner is not None else None
-        port = service.port if service is not None and service.port else self.port_wanted
+        port = service.port if service is not None and service.port else self.bound
         clients = len(service.clients) - len(service.probes) if service is not None else 0
         me = Presence(self.endpoint, self.session, os.getpid(), socket.gethostname(),
                       self.tick, self.seq, state, port, clients,

@@ -23,14 +23,13 @@ with it. Its last heartbeat, on shutdown or when the process stops, says
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable
 
 from twisted.internet import threads
 from twisted.internet.task import LoopingCall
 
 from ..app.signals import stop_once
-from ..core.endpoints import default_endpoint, node_name
+from ..core.endpoints import node_name
 from ..core.heartbeat import (
     GRAPH_HEARTBEAT,
     GRAPH_HEARTBEAT_HZ,
@@ -47,12 +46,9 @@ log = logging.getLogger(__name__)
 
 class TierNode:
     def __init__(self, settings: Settings, tier_name: str, graph: Graph, reactor,
-                 port: int | None = None, on_ready: Callable[[int], None] | None = None,
-                 endpoint: str | None = None):
-        tier = settings.tier(tier_name)
-        endpoint = endpoint or default_endpoint(
-            tier_name, tier.port, port, tier.host, socket.gethostname())
-        self.lc = TierLifecycle(settings, tier_name, reactor, endpoint, port)
+                 on_ready: Callable[[int], None] | None = None, endpoint: str | None = None):
+        tier, endpoint = settings.tier(tier_name), endpoint or tier_name
+        self.lc = TierLifecycle(settings, tier_name, reactor, endpoint)
         self.tier, self.graph, self.reactor, self.on_ready = tier, graph, reactor, on_ready
         self.node = node_name(endpoint)
         self.host = LifecycleHost(
@@ -87,7 +83,7 @@ class TierNode:
         reason = self.lc.activate()
         if not reason and self.on_ready is not None:
             on_ready, self.on_ready = self.on_ready, None
-            on_ready(self.lc.port_wanted)
+            on_ready(self.lc.bound)
         return reason
 
     def _on_cleanup(self) -> str:

@@ -23,10 +23,9 @@ class TierRunner:
     """Listening and the heartbeat loop of one ``TierService``."""
 
     def __init__(self, settings: Settings, tier_name: str, graph: Graph, reactor=None,
-                 port: int | None = None, status_source=None):
+                 status_source=None):
         self.reactor = reactor or default_reactor
         self.service = TierService(settings, tier_name, graph, self.reactor)
-        self.port_wanted = self.service.tier.port if port is None else port
         # Site.timeout drops connections idle that long before (or without) an upgrade,
         # e.g. half-open handshakes; after the upgrade Autobahn owns the connection.
         self.site = Site(TierRoot(self.service, status_source or (lambda: None)),
@@ -41,6 +40,12 @@ class TierRunner:
         self._track = LoopingCall(self.service.track_topics)
         self._track.clock = self.reactor
 
+    @property
+    def port_wanted(self) -> int:
+        """The configured port (0: any free one); once bound, the bound one, so a
+        re-listen after deactivate keeps it."""
+        return self.service.port or self.service.tier.port
+
     def listen(self) -> int:
         tier = self.service.tier
         if self._tls is not None:
@@ -50,7 +55,6 @@ class TierRunner:
             self._listening = self.reactor.listenTCP(self.port_wanted, self.site,
                                                      interface=tier.host)
         self.service.port = self._listening.getHost().port
-        self.port_wanted = self.service.port  # a re-listen keeps the same port
         self.service.state = 'active'
         if not self._beat.running:
             self._beat.start(1.0 / self.service.limits.heartbeat_hz, now=False)
