@@ -46,6 +46,7 @@ from twisted.internet.task import LoopingCall
 from ..core import endpoints as e
 from ..core import health as h
 from ..core import recovery as r
+from ..core.coordination import CoordinatorModel, Forget, Report, TimerFired
 from ..core.settings import STATUS_TOPIC, Settings
 from ..core.status import CoordinatorInfo, EventLog, TierView, build_status
 from ..graph.port import Graph, GraphError
@@ -99,6 +100,7 @@ class Coordinator(EndpointInputs):
         # Every configured tier is restarted by someone (``up``); Respawn means "wait".
         self.recovery = r.RecoveryModel(self.config.recovery, supervised=names)
         self.registry = e.Registry(names, self.config.forget_after)
+        self.model = CoordinatorModel(self.health, self.recovery, self.registry)
         self.events = EventLog()
         self.views: dict[str, TierView] = {
             t.name: views.configured_view(t) for t in self.settings.tiers}
@@ -201,47 +203,29 @@ class Coordinator(EndpointInputs):
                 self._publish_status()
 
     def _dispatch(self, event: object) -> None:
+        """Carry out what the model answers (``core.coordination``)."""
         now = self._now()
-        name = getattr(event, 'tier', None)
-        if name is not None and name not in self.views:
-            return  # an answer or an event about an endpoint that has left
-        commands: list[object] = []
-        if isinstance(event, (h.ProcessExited, h.ProcessStarted, h.TransitionEvent)):
-            commands += self.recovery.handle(event, now)
-        if isinstance(event, (r.GetStateResult, r.ChangeStateResult)):
-            commands += self.recovery.handle(event, now)
-            changes: list[object] = []
-        elif isinstance(event, _TimerFired):
-            changes = self.health.check(now)
-        else:
-            changes = self.health.handle(event, now)
-        for change in changes:
-            follow = self.recovery.handle(change, now)
-            self._report(change, now, commands + follow)  # DOWN -> recovering: one line
-            commands += follow
-        if isinstance(event, _TimerFired):
-            commands += self.recovery.tick(now)
-            for left in self.registry.expire(now, self.health.health):
-                self._remove(left.endpoint, left)
-        for command in commands:
-            if getattr(command, 'tier', None) in self.views:
-                self._execute(command, now)
+        for out in self.model.handle(event, now, self.views):
+            if isinstance(out, Report):
+                self._report(out.item, now, list(out.follow))
+            elif isinstance(out, Forget):
+                self._remove(out.left.endpoint, out.left)
+            elif getattr(out, 'tier', None) in self.views:
+                self._execute(out, now)
 
     def _arm(self) -> None:
         if not self.running:
             return
-        deadlines = [d for d in (self.health.next_deadline(), self.recovery.next_deadline(),
-                                 self.registry.next_deadline()) if d is not None]
+        deadline = self.model.next_deadline()
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        if deadlines:
-            delay = max(0.0, min(deadlines) - self._now())
-            self._timer = self.clock.callLater(delay, self._fire)
+        if deadline is not None:
+            self._timer = self.clock.callLater(max(0.0, deadline - self._now()), self._fire)
 
     def _fire(self) -> None:
         self._timer = None
-        self._feed(_TimerFired())
+        self._feed(TimerFired())
 
     def _report(self, item: object, now: float, follow: list[object] = ()) -> None:
         self.events.record(item, now)
@@ -314,7 +298,3 @@ class Coordinator(EndpointInputs):
             publisher.publish(msg)
         except GraphError as exc:
             log.warning('coordinator: cannot publish %s: %s', publisher.topic, exc)
-
-
-class _TimerFired:
-    """The one model timer went off: ``health.check`` and ``recovery.tick``."""
