@@ -1,7 +1,7 @@
 """The coordinator as a managed lifecycle node on the graph.
 
 The lifecycle-node host (``node.host``) on ``/websocket_redundancy_coordinator`` plus
-these callbacks:
+the coordinator's callbacks (``coordinator.lifecycle``, shared with the ROS node):
 
     configure   build the ``Coordinator`` (no graph traffic yet)
     activate    ``Coordinator.start()``: watch, probe, recover, publish status
@@ -20,6 +20,7 @@ from typing import Any
 
 from ..core.lifecycle import State
 from ..node.host import LifecycleHost
+from .lifecycle import CoordinatorLifecycle
 
 NODE = '/websocket_redundancy_coordinator'
 
@@ -29,15 +30,18 @@ class CoordinatorNode:
                  run_on_loop: Callable[[Callable[[], Any]], Any],
                  on_active: Callable[[], None] | None = None,
                  on_finalized: Callable[[], None] | None = None) -> None:
-        self._build = build
         self.on_active, self.on_finalized = on_active, on_finalized
-        self.coordinator = None
+        self.lc = CoordinatorLifecycle()
         self.host = LifecycleHost(
             graph, NODE, 'coordinator',
-            {State.CONFIGURING: self._on_configure, State.ACTIVATING: self._on_activate,
-             State.DEACTIVATING: self._on_deactivate, State.CLEANINGUP: self._drop,
-             State.SHUTTINGDOWN: self._drop},
-            run_on_loop, on_error=self._drop, on_landed=self._landed)
+            {State.CONFIGURING: lambda: self.lc.configure(build),
+             State.ACTIVATING: self.lc.activate, State.DEACTIVATING: self.lc.deactivate,
+             State.CLEANINGUP: self.lc.release, State.SHUTTINGDOWN: self.lc.release},
+            run_on_loop, on_error=self.lc.release, on_landed=self._landed)
+
+    @property
+    def coordinator(self):
+        return self.lc.coordinator
 
     @property
     def state(self) -> str:
@@ -53,24 +57,6 @@ class CoordinatorNode:
         if state is State.FINALIZED and self.on_finalized is not None:
             self.on_finalized()
 
-    def _on_configure(self) -> str:
-        self.coordinator = self._build()
-        return ''
-
-    def _on_activate(self) -> str:
-        self.coordinator.start()
-        return ''
-
-    def _on_deactivate(self) -> str:
-        self.coordinator.stop()
-        return ''
-
-    def _drop(self) -> str:
-        if self.coordinator is not None:
-            coordinator, self.coordinator = self.coordinator, None
-            coordinator.stop()
-        return ''
-
     def close(self) -> None:
-        self._drop()
+        self.lc.release()
         self.host.close()

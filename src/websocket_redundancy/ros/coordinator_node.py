@@ -1,8 +1,8 @@
 """The coordinator as an rclpy lifecycle node over the ``coordinator.shell``.
 
 Same thread boundary as the tiers (``runtime``): callbacks run on the executor thread
-and build, start, stop and drop the ``Coordinator`` on the reactor thread with
-``runtime.on_reactor``. What the shell does once started (graph heartbeats, transition
+and call the embedded coordinator's callbacks (``coordinator.lifecycle``: build, start,
+stop and drop the ``Coordinator``) on the reactor thread with ``runtime.on_reactor``. What the shell does once started (graph heartbeats, transition
 events, WebSocket probes, GetState-first recovery of every tier -- including one that
 launch respawned and that came back unconfigured -- with backoff and a circuit
 breaker) is the same code the embedded mode runs. Its outputs, through ``RosGraph``:
@@ -23,6 +23,7 @@ from typing import Any
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
+from ..coordinator.lifecycle import CoordinatorLifecycle
 from ..coordinator.node import NODE
 from ..core.settings import DEFAULT_TIERS, SettingsError
 from . import params
@@ -44,8 +45,13 @@ class CoordinatorNode(LifecycleNode):
         self.tier_names = [str(n) for n in self.get_parameter('tier_names').value]
         params.declare_settings(self, self.tier_names)
         params.declare_dataclass(self, 'coordinator', CoordinatorSettings())
-        self.graph = self.coordinator = None
+        self.graph = None
+        self.lc = CoordinatorLifecycle()  # the callbacks' one copy (coordinator.lifecycle)
         guard_change_state(self)
+
+    @property
+    def coordinator(self):
+        return self.lc.coordinator
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         from ..coordinator.shell import Coordinator, CoordinatorSettings
@@ -59,9 +65,9 @@ class CoordinatorNode(LifecycleNode):
             return FAILURE
         try:
             self.graph = RosGraph(self, name=NODE_NAME)
-            self.coordinator = on_reactor(
-                self.reactor, lambda: Coordinator(settings, self.graph, self.reactor,
-                                                  config=config, out=self._say))
+            on_reactor(self.reactor, self.lc.configure,
+                       lambda: Coordinator(settings, self.graph, self.reactor, config=config,
+                                           out=self._say))
         except Exception:
             self.get_logger().error(f'configure failed:\n{_trace()}')
             self.release()
@@ -70,7 +76,7 @@ class CoordinatorNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            on_reactor(self.reactor, self.coordinator.start)
+            on_reactor(self.reactor, self.lc.activate)
         except Exception:
             self.get_logger().error(f'activate failed:\n{_trace()}')
             return FAILURE
@@ -79,7 +85,7 @@ class CoordinatorNode(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            on_reactor(self.reactor, self.coordinator.stop)
+            on_reactor(self.reactor, self.lc.deactivate)
         except Exception:
             self.get_logger().error(f'deactivate failed:\n{_trace()}')
             return FAILURE
@@ -104,9 +110,7 @@ class CoordinatorNode(LifecycleNode):
         return SUCCESS
 
     def release(self) -> None:
-        coordinator, self.coordinator = self.coordinator, None
-        if coordinator is not None:
-            on_reactor(self.reactor, coordinator.stop)
+        on_reactor(self.reactor, self.lc.release)
         if self.graph is not None:
             graph, self.graph = self.graph, None
             graph.close()
