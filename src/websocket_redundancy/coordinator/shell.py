@@ -2,7 +2,7 @@
 
 ``Coordinator.start()`` (the coordinator's *activate*) watches every endpoint's graph
 heartbeat and transition events (the configured tiers' from the start, any other as
-soon as its heartbeat appears on the graph: ``coordinator_watch``), opens one WebSocket
+soon as its heartbeat appears on the graph: ``coordinator.watch``), opens one WebSocket
 probe per endpoint and arms the timers; ``stop()`` undoes all of it. Inputs become
 ``core.health`` events, the models decide, and their commands become graph calls:
 
