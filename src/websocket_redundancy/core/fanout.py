@@ -1,7 +1,8 @@
-"""Fan-out: one encoding per sample, bounded queues per client.
+"""Fan-out: at most one encoding per sample, bounded queues per client.
 
 ``Hub`` keeps which sessions take which topic and encodes each server ``publish``
-frame exactly once per tier; the same bytes go to every subscriber. ``SendQueue``
+frame at most once per tier (``LazyFrame``: only when a client takes the sample, live
+or in a replay); the same bytes go to every subscriber. ``SendQueue``
 holds what a slow socket has not taken yet: telemetry is dropped oldest-first (the
 client sees the hole in ``seq`` and can resume), control replies are never dropped
 but a client that lets them pile up past the bound is disconnected.
@@ -58,6 +59,29 @@ class Hub:
         """The one encoding of a server ``publish`` for every client of this tier."""
         return self.encode({'op': 'publish', 'topic': topic, 'msg': msg,
                             'epoch': epoch, 'seq': seq})
+
+
+class LazyFrame:
+    """A frame built on first use, at most once: a sample a tier buffers for resuming
+    clients costs its encoding only if some client takes it. ``build`` returns the
+    bytes, or None when the sample cannot be sent (the shell said why)."""
+
+    __slots__ = ('_build', '_value')
+
+    def __init__(self, build: Callable[[], bytes | None]):
+        self._build: Callable[[], bytes | None] | None = build
+        self._value: bytes | None = None
+
+    def get(self) -> bytes | None:
+        build = self._build
+        if build is not None:
+            self._build = None
+            self._value = build()
+        return self._value
+
+    @property
+    def built(self) -> bool:
+        return self._build is None
 
 
 class QueueOverflow(Exception):

@@ -1,6 +1,7 @@
-"""The tier-side replay buffer for one topic: the frames a resuming client may ask for.
+r"""The tier-side replay buffer for one topic: the frames a resuming client may ask for.
 
-A tier keeps the serialised ``publish`` frames of a topic, bounded by count and by
+A tier keeps the ``publish`` frames of a topic (in the tier, ``LazyFrame``\s: encoded
+only if a replay or a live client needs them; here any object), bounded by count and by
 age, so that a client that failed over from another tier can say "I have everything
 up to (epoch, seq)" and get the rest before the live stream continues.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from .streamkeys import REORDER_WINDOW, is_sparse, replay_floor
 
@@ -38,6 +40,7 @@ EPOCH_CHANGED = 'epoch changed'
 BUFFER_TOO_SHORT = 'buffer too short'
 OUT_OF_SCOPE = 'out of scope'
 EPOCHS_REMEMBERED = 64
+Frame = TypeVar('Frame')
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Gap:
         }
 
 
-class ReplayBuffer:
+class ReplayBuffer(Generic[Frame]):
     """Frames of one topic from any number of source epochs, evicted by count and age.
 
     A frame whose seq is not newer than the newest held of the same epoch is ignored
@@ -84,7 +87,7 @@ class ReplayBuffer:
                 f'got {max_age_s!r}.')
         self._max_items = max_items
         self._max_age_s = float(max_age_s)
-        self._items: deque[tuple[str, int, float, bytes]] = deque()
+        self._items: deque[tuple[str, int, float, Frame]] = deque()
         self._last: OrderedDict[str, int] = OrderedDict()  # epoch -> newest seq appended
         self._evicted: dict[str, int] = {}  # epoch -> newest seq evicted
         self._first: dict[str, int] = {}  # sparse epoch -> first seq ever appended
@@ -99,7 +102,7 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    def append(self, epoch: str, seq: int, now: float, frame: bytes) -> bool:
+    def append(self, epoch: str, seq: int, now: float, frame: Frame) -> bool:
         """Hold ``frame`` as sample ``(epoch, seq)`` received at ``now``.
 
         Returns False (and holds nothing) when the sample is not newer than the newest
@@ -125,7 +128,7 @@ class ReplayBuffer:
         return True
 
     def since(self, epoch: str, seq: int, now: float,
-              streams: Mapping[str, int] | None = None) -> tuple[list[bytes], Gap | None]:
+              streams: Mapping[str, int] | None = None) -> tuple[list[Frame], Gap | None]:
         """The frames a client at ``(epoch, seq)`` (and ``streams``) has not seen, and
         the first gap, if any, before them."""
         self._evict(now)

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from .port import GraphError, Sample, TopicInfo
@@ -164,5 +165,5 @@ class MemoryGraph:
         for callback, type_name in entries:
             if type_name is not None and type_name != pub.type_name:
                 continue
-            callback(Sample(pub.topic, pub.type_name, json.loads(text), pub.epoch, seq,
-                            source_time, len(text)))
+            callback(Sample(pub.topic, pub.type_name, None, pub.epoch, seq,
+                            source_time, len(text), decode=partial(json.loads, text)))

@@ -3,7 +3,8 @@
 Two adapters implement it: ``embedded`` (Zenoh carrying ROS 2 CDR via rosbags) and
 ``ros`` (rclpy). Messages cross the port as plain dicts in rosbridge JSON form
 (``uint8[]`` as base64 text, ``Time`` as ``{sec, nanosec}``, NaN/Inf as ``None``), so
-the rosbridge session in ``core`` never sees a middleware object.
+the rosbridge session in ``core`` never sees a middleware object; a received sample is
+decoded into that form only when someone reads it (``Sample.msg``).
 
 Threading: callbacks (subscription callbacks, service handlers, future completion)
 run on a graph-owned thread. Shells that own an event loop cross into it themselves
@@ -21,17 +22,48 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True)
 class Sample:
-    """One message as every subscriber sees it."""
+    """One message as every subscriber sees it.
 
-    topic: str
-    type_name: str  # e.g. 'nav_msgs/msg/Odometry'
-    msg: dict[str, Any]  # rosbridge JSON form
-    epoch: str  # the publisher instance's id
-    seq: int  # per publisher and topic, from 1
-    source_time: float  # publisher's time.time() at publish
-    raw_size: int = 0  # serialized size on the graph, bytes (0 if unknown)
+    ``msg`` (rosbridge JSON form) is decoded from the graph's bytes on first use and
+    then kept, so a subscriber that only buffers a sample never pays for decoding it;
+    a sample that cannot be decoded raises ``GraphError`` naming its topic and type
+    there. Adapters pass ``decode`` (a no-argument function returning the dict)
+    instead of ``msg``.
+    """
+
+    __slots__ = ('topic', 'type_name', 'epoch', 'seq', 'source_time', 'raw_size',
+                 '_msg', '_decode')
+
+    def __init__(self, topic: str, type_name: str, msg: dict[str, Any] | None = None,
+                 epoch: str = '', seq: int = 0, source_time: float = 0.0,
+                 raw_size: int = 0, *,
+                 decode: Callable[[], dict[str, Any]] | None = None) -> None:
+        self.topic = topic
+        self.type_name = type_name  # e.g. 'nav_msgs/msg/Odometry'
+        self.epoch = epoch  # the publisher instance's id
+        self.seq = seq  # per publisher and topic, from 1
+        self.source_time = source_time  # publisher's time.time() at publish
+        self.raw_size = raw_size  # serialized size on the graph, bytes (0 if unknown)
+        self._msg = msg
+        self._decode = decode
+
+    @property
+    def msg(self) -> dict[str, Any]:
+        decode = self._decode
+        if decode is not None:
+            self._msg = decode()
+            self._decode = None
+        return self._msg  # type: ignore[return-value]
+
+    @property
+    def decoded(self) -> bool:
+        """True once ``msg`` exists (given, or decoded on a first use)."""
+        return self._decode is None
+
+    def __repr__(self) -> str:
+        return (f'Sample({self.topic!r}, {self.type_name!r}, epoch={self.epoch!r}, '
+                f'seq={self.seq})')
 
 
 @dataclass(frozen=True)

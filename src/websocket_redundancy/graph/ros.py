@@ -18,8 +18,10 @@ subscriptions that waited for their topic's type.
 QoS: ``/websocket_redundancy/status`` is latched (reliable, transient local, depth 1)
 at both ends; other subscriptions match the publishers present at subscribe time
 (best effort if any publisher is, transient local if all are), reliable/volatile/10
-otherwise. Source keys: ``ros_convert.SourceKeys``; on Jazzy the subscription callback
-takes ``(msg, info)`` (rclpy >= 7 binds a two-parameter callback to message info).
+otherwise. Subscriptions are raw (``raw=True``: the serialized CDR), deserialized and
+converted only when the sample is read (``Sample.msg``). Source keys:
+``ros_convert.SourceKeys``; on Jazzy the subscription callback takes ``(msg, info)``
+(rclpy >= 7 binds a two-parameter callback to message info).
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from rclpy.subscription import Subscription
 
 from ..core.settings import STATUS_TOPIC
 from .port import GraphError, Sample, TopicInfo
-from .ros_convert import SourceKeys, from_rosbridge, to_rosbridge, type_class
+from .ros_convert import SourceKeys, decode_raw, from_rosbridge, to_rosbridge, type_class
 
 log = logging.getLogger(__name__)
 MAINTENANCE_S = 0.05
@@ -183,13 +185,13 @@ class RosGraph:
         cls = type_class(type_name)
         keys = SourceKeys(self.graph_id, lambda: self._publisher_gids(topic))
 
-        def deliver(msg: Any, info: dict[str, Any] | None) -> None:
+        def deliver(raw: bytes, info: dict[str, Any] | None) -> None:
             epoch, seq = keys.key(info)
             stamp = (info or {}).get("source_timestamp")
             source_time = stamp / 1e9 if isinstance(stamp, int) and stamp > 0 else time.time()
             try:
-                sample = Sample(topic, type_name, to_rosbridge(msg), epoch, seq, source_time)
-                callback(sample)
+                callback(Sample(topic, type_name, None, epoch, seq, source_time, len(raw),
+                                decode=lambda: decode_raw(cls, raw, topic)))
             except Exception:  # never raise into the executor: say which topic failed
                 log.exception("subscription callback for %s raised", topic)
 
@@ -200,7 +202,8 @@ class RosGraph:
             def on_message(msg, info=None):  # the info comes from make_executor()'s
                 deliver(msg, info)
             on_message.wants_info = True
-        return self.node.create_subscription(cls, topic, on_message, self._qos_for(topic))
+        return self.node.create_subscription(cls, topic, on_message, self._qos_for(topic),
+                                             raw=True)
 
     def topics(self) -> dict[str, TopicInfo]:
         out = {}

@@ -52,6 +52,18 @@ def to_rosbridge(msg: Any) -> dict[str, Any]:
     return conversion().extract_values(msg)
 
 
+def decode_raw(cls: type, raw: bytes, topic: str) -> dict[str, Any]:
+    """A raw (serialized) sample of ``cls`` as rosbridge JSON; ``GraphError`` if it is not one."""
+    from rclpy.serialization import deserialize_message
+    try:
+        return to_rosbridge(deserialize_message(raw, cls))
+    except GraphError:
+        raise
+    except Exception as exc:
+        raise GraphError(f"{topic}: cannot decode a {cls.__module__}.{cls.__name__} sample: "
+                         f"{exc}") from exc
+
+
 def from_rosbridge(cls: type, msg: dict[str, Any], what: str) -> Any:
     """An instance of ``cls`` filled from ``msg``; ``GraphError`` naming the field."""
     mc = conversion()

@@ -4,6 +4,13 @@ Backpressure: the protocol registers itself as a streaming producer on its trans
 so Twisted says when the socket's buffers are full (``pauseProducing``). While paused,
 frames wait in a bounded ``SendQueue``; one slow client never blocks the reactor or
 the other clients.
+
+A telemetry frame to a client that is keeping up is written through: one ``send`` on
+the socket when Twisted holds nothing for it (what Autobahn's ``sendPreparedMessage``
+hands to ``transport.write`` for a connection without per-message compression, which
+the tier never negotiates, minus the writer registration and the reactor round trip
+per frame); whatever the kernel does not take goes to ``transport.write`` and is sent
+in order from there. TLS connections always use ``transport.write``.
 """
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ import logging
 
 from autobahn.twisted.websocket import WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
+from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
@@ -45,6 +53,7 @@ class TierProtocol(WebSocketServerProtocol):
         self._probe = request.headers.get('x-websocket-redundancy-probe') == '1'
         self._refusal = ''
         self._paused = False
+        self._held = False  # paused, or frames waiting in the queue: send_data queues
         self.queue = SendQueue(service.limits.send_queue_frames,
                                service.limits.control_queue_frames)
         return None
@@ -63,6 +72,9 @@ class TierProtocol(WebSocketServerProtocol):
         if getattr(self.transport, 'producer', None) is not None:
             self.transport.unregisterProducer()
         self.transport.registerProducer(self, True)
+        transport = self.transport
+        if isinstance(transport, tcp.Connection) and not transport.TLS:
+            self._socket_send = transport.socket.send
 
     def onMessage(self, payload, isBinary):
         self.factory.service.receive(self, payload, isBinary)
@@ -76,14 +88,33 @@ class TierProtocol(WebSocketServerProtocol):
         service.drop(self)
 
     # ---- sending ------------------------------------------------------------------
+    _socket_send = None  # the socket's send, for a plain TCP connection (onOpen)
+
     def send_data(self, prepared) -> None:
-        if self._paused or self.queue.waiting:
+        if self._held:
             self.queue.push_data(prepared)
         else:
-            self.sendPreparedMessage(prepared)
+            self._write(prepared.payloadHybi)
+
+    def _write(self, data: bytes) -> None:
+        """Straight to the socket when Twisted holds nothing for it (so order is kept);
+        the rest, or everything, through ``transport.write``."""
+        send, transport = self._socket_send, self.transport
+        if (send is not None and not transport.dataBuffer and not transport._tempDataLen
+                and transport.connected and not transport.disconnecting):
+            try:
+                sent = send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:  # reset or closed: Twisted's own write path notices and reports
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
 
     def send_control(self, payload: bytes) -> None:
-        if self._paused or self.queue.waiting:
+        if self._held:
             try:
                 self.queue.push_control(self.factory.prepareMessage(payload))
             except QueueOverflow as exc:
@@ -98,7 +129,7 @@ class TierProtocol(WebSocketServerProtocol):
 
     # ---- IPushProducer ------------------------------------------------------------
     def pauseProducing(self):
-        self._paused = True
+        self._paused = self._held = True
 
     def resumeProducing(self):
         self._paused = False
@@ -106,9 +137,10 @@ class TierProtocol(WebSocketServerProtocol):
             prepared = self.queue.pop()
             if prepared is None:
                 break
-            self.sendPreparedMessage(prepared)
+            self._write(prepared.payloadHybi)
+        self._held = self._paused or self.queue.waiting
 
     def stopProducing(self):
-        self._paused = True
+        self._paused = self._held = True
 
 

@@ -2,23 +2,31 @@
 
 ``TierService`` owns one tier's graph subscriptions and clients. Protocol objects
 only translate: frames go to the core ``Session`` and the commands it returns are
-carried out here. Graph callbacks arrive on graph threads and cross into the reactor
-with ``reactor.callFromThread``; nothing else in this module is thread-aware.
+carried out here. Graph samples arrive on graph threads and wait in an inbox; the
+first one of a batch schedules one ``reactor.callFromThread`` that takes them all
+(``_arrive``/``_drain``); nothing else in this module is thread-aware.
+
+Cost per sample: the tier keeps what the graph delivered (``Sample``, still encoded)
+in the topic's replay buffer behind a ``LazyFrame``; decoding and the rosbridge JSON
+happen once, when a live client or a replay first needs the frame, and the same
+prepared WebSocket frame is written to every client.
 """
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from autobahn.twisted.websocket import WebSocketServerFactory
 
 from ..core import commands as cmd
-from ..core.fanout import Hub
+from ..core.fanout import Hub, LazyFrame
 from ..core.heartbeat import client_heartbeat
 from ..core.ringbuffer import ReplayBuffer
 from ..core.rosbridge import Session, role_for_token
@@ -64,7 +72,10 @@ class TierService:
         self.dropped = 0
         self._graph_subs: dict[str, Any] = {}
         self._tracked: set[str] = set()  # topics kept subscribed (and buffered) while active
-        self.buffers: dict[str, ReplayBuffer] = {}
+        self.buffers: dict[str, ReplayBuffer[LazyFrame]] = {}
+        self._inbox: list[Sample] = []
+        self._inbox_lock = threading.Lock()
+        self._undecodable: set[str] = set()  # topics whose decode failure was logged
         self._publishers: dict[str, Any] = {}
         self._publisher_users: dict[str, set[TierProtocol]] = {}
         self._heartbeat_seq = 0
@@ -155,15 +166,17 @@ class TierService:
         frames, gap = buffer.since(epoch, seq, self.clock(), dict(command.streams))
         if gap is not None:
             proto.send_control(self.hub.encode(gap.to_wire(command.topic, None)))
-        for frame in frames:
-            proto.send_data(self.factory.prepareMessage(frame))
-        self.replayed += len(frames)
+        sent = 0
+        for lazy in frames:
+            frame = lazy.get()
+            if frame is not None:
+                proto.send_data(self.factory.prepareMessage(frame))
+                sent += 1
+        self.replayed += sent
 
     def _graph_subscribe(self, topic: str, type_name: str | None) -> None:
-        def on_sample(sample: Sample) -> None:
-            self.reactor.callFromThread(self.on_sample, sample)
         try:
-            self._graph_subs[topic] = self.graph.subscribe(topic, on_sample, type_name)
+            self._graph_subs[topic] = self.graph.subscribe(topic, self._arrive, type_name)
         except GraphError as exc:
             log.warning('%s: cannot subscribe %s on the graph: %s', self.tier.name, topic, exc)
 
@@ -244,26 +257,57 @@ class TierService:
             self._do_Reply(proto, reply)
 
     # ---- outgoing -----------------------------------------------------------------
-    def on_sample(self, sample: Sample) -> None:
-        """A graph sample, now on the reactor thread: encode once, buffer it for
-        resuming clients, send it to each taker."""
-        keys = self.hub.subscribers(sample.topic)
-        if not keys and sample.topic not in self._tracked:
-            return
-        frame = self.hub.publish_frame(sample.topic, sample.msg, sample.epoch, sample.seq)
-        buffer = self.buffers.get(sample.topic)
-        if buffer is None:
-            buffer = self.buffers[sample.topic] = ReplayBuffer(self.limits.replay_items,
-                                                               self.limits.replay_age_s)
-        buffer.append(sample.epoch, sample.seq, self.clock(), frame)
-        if keys:
-            self._fan_out(sample.topic, frame, keys)
+    def _arrive(self, sample: Sample) -> None:
+        """On a graph thread: queue ``sample``; the first of a batch wakes the reactor."""
+        with self._inbox_lock:
+            self._inbox.append(sample)
+            if len(self._inbox) > 1:
+                return  # a _drain is already scheduled and will take this one too
+        self.reactor.callFromThread(self._drain)
 
-    def _fan_out(self, topic: str, frame: bytes, subscribers) -> None:
+    def _drain(self) -> None:
+        with self._inbox_lock:
+            batch, self._inbox = self._inbox, []
+        now = self.clock()
+        for sample in batch:
+            self.on_sample(sample, now)
+
+    def on_sample(self, sample: Sample, now: float | None = None) -> None:
+        """A graph sample, on the reactor thread: buffer it for resuming clients (still
+        encoded) and, if any client takes the topic, encode it once and send it."""
+        topic = sample.topic
+        keys = self.hub.subscribers(topic)
+        if not keys and topic not in self._tracked:
+            return
+        now = self.clock() if now is None else now
+        lazy = LazyFrame(partial(self._encode, sample))
+        buffer = self.buffers.get(topic)
+        if buffer is None:
+            buffer = self.buffers[topic] = ReplayBuffer(self.limits.replay_items,
+                                                        self.limits.replay_age_s)
+        buffer.append(sample.epoch, sample.seq, now, lazy)
+        if keys:
+            frame = lazy.get()
+            if frame is not None:
+                self._fan_out(topic, frame, keys, now)
+
+    def _encode(self, sample: Sample) -> bytes | None:
+        """The ``publish`` frame of ``sample`` (decoded here, the first time anyone
+        needs it), or None if the graph's bytes do not decode (logged once per topic)."""
+        try:
+            msg = sample.msg
+        except GraphError as exc:
+            self.dropped += 1
+            if sample.topic not in self._undecodable:
+                self._undecodable.add(sample.topic)
+                log.error('%s: %s; such samples are dropped', self.tier.name, exc)
+            return None
+        return self.hub.publish_frame(sample.topic, msg, sample.epoch, sample.seq)
+
+    def _fan_out(self, topic: str, frame: bytes, subscribers, now: float) -> None:
         """The hot path: one prepared frame, one dict lookup per client unless it asked
         for a throttle."""
         prepared = self.factory.prepareMessage(frame)
-        now = self.clock()
         sent = 0
         for proto, session in list(subscribers.items()):
             throttle = session.throttles.get(topic)
@@ -282,7 +326,7 @@ class TierService:
                                     time.time())
             frame = self.hub.publish_frame(HEARTBEAT_TOPIC, msg, self.session_id,
                                            self._heartbeat_seq)
-            self._fan_out(HEARTBEAT_TOPIC, frame, keys)
+            self._fan_out(HEARTBEAT_TOPIC, frame, keys, self.clock())
 
     # ---- views --------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

@@ -202,18 +202,22 @@ class EmbeddedGraph:
                     log.warning("%s: publisher %s sends %s, subscriber expects %s; dropped",
                                 topic, epoch, type_name, want)
                 return
-            try:
-                msg = to_rosbridge(self.typestore.deserialize_cdr(payload, type_name))
-            except Exception:
-                log.exception("%s: cannot decode a %s sample from %s", topic, type_name, epoch)
-                return
-            sample = Sample(topic, type_name, msg, epoch, seq, source_time, len(payload))
+            sample = Sample(topic, type_name, None, epoch, seq, source_time, len(payload),
+                            decode=lambda: self._decode(topic, type_name, epoch, payload))
             try:
                 callback(sample)
             except Exception:
                 log.exception("subscription callback for %s raised", topic)
 
         return deliver
+
+    def _decode(self, topic: str, type_name: str, epoch: str, payload: bytes) -> dict[str, Any]:
+        """A sample's CDR payload as rosbridge JSON (run when the sample is first read)."""
+        try:
+            return to_rosbridge(self.typestore.deserialize_cdr(payload, type_name))
+        except Exception as exc:
+            raise GraphError(f"{topic}: cannot decode a {type_name} sample from {epoch}: "
+                             f"{exc}") from exc
 
     def topics(self) -> dict[str, TopicInfo]:
         return self._directory.topics()
