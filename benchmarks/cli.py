@@ -8,6 +8,10 @@ scenarios completed so far are written.
 
 ``--soak-minutes M`` and ``--stress-minutes M`` set those scenarios' durations.
 
+``--ros`` adds the ``rosbridge`` scenario to the chosen ones (the ROS-mode tier beside
+rosbridge_server on one ROS 2 graph; it needs a sourced ROS 2 and is recorded as skipped
+elsewhere); ``--only rosbridge`` runs it alone.
+
 External target (fanout and latency): ``--target ws://HOST:PORT --source-cmd CMD``
 measures another rosbridge server beside ours. CMD publishes the source topic into
 that server's graph; ``{rate}``, ``{size}`` and ``{topic}`` in it are filled in, and
@@ -27,7 +31,7 @@ from pathlib import Path
 
 from . import procs, report
 from .context import Context
-from .profiles import ORDER, PROFILES
+from .profiles import DEFAULT, ORDER, PROFILES
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 
@@ -43,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help=help_text)
     parser.add_argument('--only', nargs='+', choices=ORDER, metavar='NAME',
                         help=f'run only these scenarios ({", ".join(ORDER)})')
+    parser.add_argument('--ros', action='store_true',
+                        help='also run rosbridge: the ROS-mode tier beside rosbridge_server '
+                             '(needs a sourced ROS 2 with rosbridge_server)')
     parser.add_argument('--out', type=Path, help='where to write (default: '
                         'benchmarks/results/<timestamp>/)')
     parser.add_argument('--target', help='another rosbridge server, ws://HOST:PORT, for '
@@ -81,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
                      'publishing /bench/stream into its graph')
     out = args.out or RESULTS / time.strftime('%Y%m%d-%H%M%S')
     (out / 'work').mkdir(parents=True, exist_ok=True)
-    names = [n for n in ORDER if not args.only or n in args.only]
+    chosen = set(args.only or DEFAULT)
+    if args.ros:
+        chosen.add('rosbridge')
+    names = [n for n in ORDER if n in chosen]
     command = 'python -m benchmarks ' + ' '.join(shlex.quote(a) for a in
                                                  (sys.argv[1:] if argv is None else argv))
     results = {'command': command.strip(), 'mode': args.mode, 'machine': procs.machine(),

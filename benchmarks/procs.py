@@ -149,6 +149,19 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: resident pages, each shared page divided among the
+    processes that map it (the interpreter and libraries the tiers share)."""
+    try:
+        with open(f'/proc/{pid}/smaps_rollup', encoding='ascii') as handle:
+            for line in handle:
+                if line.startswith('Pss:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def free_port_block(count: int) -> int:
     """The first of ``count`` consecutive free TCP ports on 127.0.0.1."""
     rng = random.Random(os.getpid() ^ time.monotonic_ns())

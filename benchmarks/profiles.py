@@ -3,7 +3,8 @@ scenario in a few minutes), ``full`` (the published figures)."""
 from __future__ import annotations
 
 ORDER = ('failover', 'recovery', 'fanout', 'latency', 'capacity', 'overhead', 'soak',
-         'stress')
+         'stress', 'rosbridge')
+DEFAULT = ORDER[:-1]  # rosbridge needs ROS 2: run with --ros (or --only rosbridge)
 
 # fanout points: (clients, rate Hz, msg.data bytes)
 PROFILES = {
@@ -21,6 +22,8 @@ PROFILES = {
                  'seed': 7, 'warm_s': 6},
         'stress': {'duration_s': 12, 'before_s': 4, 'rate': 50, 'clients': 2,
                    'busy_per_core': 1},
+        'rosbridge': {'points': [(5, 50, 100)], 'repeats': 1, 'window_s': 1.0,
+                      'warmup_s': 0.5},
     },
     'quick': {
         'failover': {'rate': 100, 'clients': 1, 'trials': 3, 'settle_s': 10.0,
@@ -36,6 +39,8 @@ PROFILES = {
                  'seed': 7, 'warm_s': 20},
         'stress': {'duration_s': 60, 'before_s': 20, 'rate': 50, 'clients': 2,
                    'busy_per_core': 1},
+        'rosbridge': {'points': [(50, 200, 100), (50, 50, 100), (200, 20, 100)],
+                      'repeats': 1, 'window_s': 3.0, 'warmup_s': 1.0},
     },
     'full': {
         'failover': {'rate': 100, 'clients': 2, 'trials': 20, 'settle_s': 15.0,
@@ -54,5 +59,8 @@ PROFILES = {
                  'seed': 7, 'warm_s': 60},
         'stress': {'duration_s': 600, 'before_s': 60, 'rate': 50, 'clients': 3,
                    'busy_per_core': 1},
+        'rosbridge': {'points': [(50, 200, 100), (50, 50, 100), (200, 20, 100),
+                                 (50, 200, 1000), (1000, 10, 100)],
+                      'repeats': 2, 'window_s': 6.0, 'warmup_s': 1.5},
     },
 }

@@ -49,6 +49,8 @@ def markdown(results: dict) -> str:
     for name, scenario in results['scenarios'].items():
         if scenario.get('error'):
             lines.append(f'| {name} | (failed) | {scenario["error"][:120]} | | |')
+        if scenario.get('skipped'):
+            lines.append(f'| {name} | (skipped) | {scenario["skipped"][:120]} | | |')
         for fig in scenario.get('figures', []):
             lines.append(f'| {name} | {fig["name"]} | {_cell(fig["value"], fig["unit"])} | '
                          f'{fig["target"]} | {_met(fig["ok"])} |')

@@ -3,9 +3,12 @@
 
     python -m benchmarks.source --graph-connect tcp/127.0.0.1:7450 --domain 5 --rate 100
     python -m benchmarks.source --ws ws://127.0.0.1:9090 --rate 100   # any rosbridge server
+    python -m benchmarks.source --ros --rate 100                      # a ROS 2 graph (rclpy)
 
-Into our embedded graph (``--graph-*``) or through any rosbridge v2 server's
-``advertise``/``publish`` (``--ws``, optional ``--token``). Prints ``READY pid=N``,
+Into our embedded graph (``--graph-*``), through any rosbridge v2 server's
+``advertise``/``publish`` (``--ws``, optional ``--token``), or as an rclpy node on the
+ROS 2 graph of the sourced environment (``--ros``: node ``bench_source``, QoS reliable,
+volatile, depth 10). Prints ``READY pid=N``,
 then publishes on a fixed schedule (no drift; a late tick is sent at once, never
 skipped) until ``--max-seconds``, SIGTERM or SIGINT. A ``MARK`` line on stdin is
 answered ``MARK <index of the last message sent>``.
@@ -32,6 +35,26 @@ def graph_publisher(args):
                           connect=args.graph_connect or None, name='bench-source')
     publisher = graph.advertise(args.topic, TYPE)
     return (lambda data: publisher.publish({'data': data})), graph.close
+
+
+def ros_publisher(args):
+    import rclpy
+    from rclpy.signals import SignalHandlerOptions
+    from std_msgs.msg import String
+
+    # our own SIGINT/SIGTERM handlers stop the loop; publishing needs no executor
+    rclpy.init(args=[], signal_handler_options=SignalHandlerOptions.NO)
+    node = rclpy.create_node('bench_source')
+    publisher = node.create_publisher(String, args.topic, 10)
+
+    def publish(data: str) -> None:
+        publisher.publish(String(data=data))
+
+    def close() -> None:
+        node.destroy_publisher(publisher)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return publish, close
 
 
 def ws_publisher(args):
@@ -82,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--max-seconds', type=float, default=900.0)
     parser.add_argument('--ws', help='publish through this rosbridge server instead')
     parser.add_argument('--token', help='Authorization: Bearer TOKEN (with --ws)')
+    parser.add_argument('--ros', action='store_true',
+                        help='publish as an rclpy node on the sourced ROS 2 graph')
     parser.add_argument('--domain', type=int, default=0)
     parser.add_argument('--graph-listen', action='append')
     parser.add_argument('--graph-connect', action='append')
@@ -91,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    publish, close = ws_publisher(args) if args.ws else graph_publisher(args)
+    publish, close = (ws_publisher(args) if args.ws else ros_publisher(args) if args.ros
+                      else graph_publisher(args))
     print(f'READY pid={os.getpid()}', flush=True)
     period, start, sent = 1.0 / args.rate, time.monotonic(), [0]
     end = start + args.max_seconds
