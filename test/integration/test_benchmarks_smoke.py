@@ -11,6 +11,7 @@ from needs import needs
 needs('zenoh', 'rosbags', 'matplotlib')
 
 import importlib
+import importlib.util
 import json
 import math
 import subprocess
@@ -23,7 +24,7 @@ from .harness import ROOT
 if str(ROOT) not in sys.path:  # benchmarks/ lives at the repo root, beside src/
     sys.path.insert(0, str(ROOT))
 procs = importlib.import_module('benchmarks.procs')
-ORDER = importlib.import_module('benchmarks.profiles').ORDER
+DEFAULT = importlib.import_module('benchmarks.profiles').DEFAULT
 system = importlib.import_module('benchmarks.system')
 TOKEN, UpSystem = system.TOKEN, system.UpSystem
 
@@ -76,7 +77,7 @@ def test_every_scenario_writes_its_figures(smoke):
     results = json.loads((out / 'results.json').read_text())
     assert {'nproc', 'cpu_model', 'python'} <= results['machine'].keys()
     assert results['command'].startswith('python -m benchmarks --smoke')
-    assert list(results['scenarios']) == list(ORDER)
+    assert list(results['scenarios']) == list(DEFAULT)
     for name, scenario in results['scenarios'].items():
         assert 'error' not in scenario, f'{name}: {scenario.get("error")}'
         assert scenario['figures'], f'{name} reported no figure'
@@ -103,10 +104,10 @@ def test_the_table_and_the_plots_are_written(smoke):
     rows = [line for line in table.splitlines() if line.startswith('| ')][1:]
     assert len(rows) == sum(len(s['figures']) for s in results['scenarios'].values())
     assert '| target |' in table and results['machine']['cpu_model'] in table
-    for name in ORDER:
+    for name in DEFAULT:
         png = out / f'{name}.png'
         assert png.read_bytes()[:8] == PNG, f'{png} is not a PNG'
-    assert sorted(results['plots']) == sorted(f'{n}.png' for n in ORDER)
+    assert sorted(results['plots']) == sorted(f'{n}.png' for n in DEFAULT)
     assert '[failover kill 1/1]' in run.stderr
 
 
@@ -141,3 +142,18 @@ def test_soak_and_stress_report_their_runs(smoke):
     names = [f['name'] for f in scenarios['stress']['figures']]
     assert any(n.startswith('false failovers under CPU stress') for n in names), names
     assert '[soak fault] #1 ' in run.stderr and '[stress] ' in run.stderr
+
+
+def test_the_rosbridge_scenario_says_why_it_cannot_run_without_ros(tmp_path):
+    """Without ROS 2, ``--ros`` records the rosbridge scenario as skipped, with the reason,
+    in results.json and results.md, and the run still succeeds."""
+    if importlib.util.find_spec('rclpy') is not None:
+        pytest.skip('ROS 2 is sourced here: the scenario would run, not skip')
+    run = subprocess.run([sys.executable, '-m', 'benchmarks', '--smoke', '--ros', '--only',
+                          'rosbridge', '--out', str(tmp_path)], cwd=ROOT, env=procs.env(),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    scenario = json.loads((tmp_path / 'results.json').read_text())['scenarios']['rosbridge']
+    assert scenario['skipped'].startswith('rclpy is not importable'), scenario
+    assert '| rosbridge | (skipped) | rclpy is not importable' in (
+        tmp_path / 'results.md').read_text()

@@ -86,6 +86,15 @@ def _publish(pub, count, msg):
         pub.publish(msg)
 
 
+def _buffered(tier, reactor, topic):
+    """Samples in ``topic``'s replay buffer after a heartbeat tick (which takes in the
+    samples that woke nothing: no client takes their topic)."""
+    with reactor.lock:
+        tier.beat()
+        buffer = tier.buffers.get(topic)
+        return 0 if buffer is None else len(buffer)
+
+
 def _tracked(tier, source_pubs):
     wait_for(lambda: all(p.topic in tier.graph.topics() for p in source_pubs),
              'the tier graph to see the rover topics')
@@ -105,7 +114,7 @@ def test_a_topic_nobody_takes_is_buffered_but_never_decoded(world):
     _publish(odom, 20, {'pose': {'pose': {'position': {'x': 1.0}}}})
     _publish(imu, 20, {'linear_acceleration': {'z': 9.81}})
     wait_for(lambda: len(client.seqs(ODOM)) == 20, '20 /odom samples at the client')
-    wait_for(lambda: IMU in tier.buffers and len(tier.buffers[IMU]) == 20,
+    wait_for(lambda: _buffered(tier, reactor, IMU) == 20,
              '20 /imu/data samples in the replay buffer')
     assert decoded['nav_msgs/msg/Odometry'] == 20  # once per sample, for the client
     assert decoded['sensor_msgs/msg/Imu'] == 0  # buffered, never read
@@ -118,27 +127,30 @@ def test_a_replay_after_failover_decodes_and_delivers_exactly_what_was_missed(wo
     _tracked(tier, [imu])
     for i in range(1, 31):
         imu.publish({'linear_acceleration': {'z': float(i)}})
-    wait_for(lambda: IMU in tier.buffers and len(tier.buffers[IMU]) == 30,
+    wait_for(lambda: _buffered(tier, reactor, IMU) == 30,
              '30 samples in the replay buffer')
     assert decoded['sensor_msgs/msg/Imu'] == 0
+    for i in range(31, 36):  # these wake nothing and wait in the inbox (no heartbeat tick)
+        imu.publish({'linear_acceleration': {'z': float(i)}})
+    wait_for(lambda: len(tier._inbox) == 5, '5 samples waiting in the inbox')  # noqa: SLF001
     moved = Client('moved-here')  # had seq 1..12 from the tier that failed
     with reactor.lock:
         assert tier.admit(moved, None) == ''
         tier.receive(moved, json.dumps({'op': 'subscribe', 'topic': IMU, 'resume': {
             'epoch': imu.epoch, 'seq': 12}}).encode(), False)
-    assert moved.seqs(IMU) == list(range(13, 31))
+    assert moved.seqs(IMU) == list(range(13, 36))
     assert [f['msg']['linear_acceleration']['z'] for f in moved.data] == \
-        [float(i) for i in range(13, 31)]
+        [float(i) for i in range(13, 36)]
     assert moved.control == []  # no gap reported: nothing was lost
-    assert decoded['sensor_msgs/msg/Imu'] == 18  # only the replayed samples
+    assert decoded['sensor_msgs/msg/Imu'] == 23  # only the replayed samples
     second = Client('also-moved')  # the same samples again: already encoded, not decoded
     with reactor.lock:
         assert tier.admit(second, None) == ''
         tier.receive(second, json.dumps({'op': 'subscribe', 'topic': IMU, 'resume': {
             'epoch': imu.epoch, 'seq': 12}}).encode(), False)
-    assert second.seqs(IMU) == list(range(13, 31))
-    assert decoded['sensor_msgs/msg/Imu'] == 18
-    imu.publish({'linear_acceleration': {'z': 31.0}})
-    wait_for(lambda: moved.seqs(IMU)[-1:] == [31] and second.seqs(IMU)[-1:] == [31],
+    assert second.seqs(IMU) == list(range(13, 36))
+    assert decoded['sensor_msgs/msg/Imu'] == 23
+    imu.publish({'linear_acceleration': {'z': 36.0}})
+    wait_for(lambda: moved.seqs(IMU)[-1:] == [36] and second.seqs(IMU)[-1:] == [36],
              'the live sample after the replay at both clients')
-    assert decoded['sensor_msgs/msg/Imu'] == 19  # one decode for two clients
+    assert decoded['sensor_msgs/msg/Imu'] == 24  # one decode for two clients

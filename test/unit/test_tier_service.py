@@ -184,6 +184,9 @@ def test_an_active_tier_buffers_in_scope_topics_without_clients(world):
         tier.track_topics()
     odom.publish({})
     fix.publish({})
+    assert tiers['primary'].buffers == {}  # nobody takes them: nothing woke the loop
+    for tier in tiers.values():
+        tier.beat()  # the heartbeat tick takes them in
     assert sorted(tiers['primary'].buffers) == ['/gps/fix', '/odom']
     assert sorted(tiers['emergency'].buffers) == ['/gps/fix']
 

@@ -32,6 +32,8 @@ class Advertise:
 
 @dataclass(frozen=True)
 class Unadvertise:
+    """The client no longer publishes ``topic`` (its last advertisement id is gone, or it
+    disconnected); the shell closes the publisher once no client uses it."""
     topic: str
 
 
@@ -48,6 +50,7 @@ class CallService:
     service: str
     type_name: str | None
     args: dict[str, Any]
+    timeout: float = 5.0  # seconds; the client's ``timeout`` or rosbridge's default
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,10 @@ class Hub:
         del self._subscribers[topic]
         return True
 
+    def has(self, topic: str) -> bool:
+        """Some key takes ``topic`` (a single dict lookup: safe from a graph thread)."""
+        return topic in self._subscribers
+
     def subscribers(self, topic: str) -> dict[Hashable, Any]:
         """The keys on ``topic`` with their values (the live dict: copy to mutate)."""
         return self._subscribers.get(topic, _EMPTY)

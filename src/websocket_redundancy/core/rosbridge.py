@@ -28,10 +28,12 @@ from .commands import (
     Unsubscribe,
 )
 from .scope import is_ros_name
-from .settings import Limits, TierSettings
+from .settings import ANONYMOUS, Limits, TierSettings
 
 _TYPE = re.compile(r'^([A-Za-z0-9_]+)/(?:(msg|srv)/)?([A-Za-z0-9_]+)$')
 LEVELS = ('info', 'warning', 'error', 'none')
+CALL_TIMEOUT_S = 5.0  # rosbridge_server's default_call_service_timeout
+MAX_CALL_TIMEOUT_S = 3600.0
 
 
 def normalize_type(type_name: str, kind: str = 'msg') -> str | None:
@@ -69,7 +71,9 @@ class Session:
     role: str | None = None
     level: str | None = None  # set by set_level; None: never send `status`
     subscriptions: dict[str, dict[str, _Sub]] = field(default_factory=dict)
-    advertised: dict[str, str] = field(default_factory=dict)
+    advertised: dict[str, str] = field(default_factory=dict)  # topic -> type
+    # topic -> the advertisement ids still open ('' for none given, or a bare publish)
+    advertisers: dict[str, set[str]] = field(default_factory=dict)
     _last_sent: dict[str, float] = field(default_factory=dict)
     throttles: dict[str, float] = field(default_factory=dict)  # topic -> effective, s
     _tokens: float = -1.0
@@ -211,12 +215,18 @@ class Session:
         if not self.tier.publish.allows(topic):
             return self._refuse('scope', f'{op}: {topic} is outside the {self.tier.name} tier\'s '
                                 f'publish scope ({self.tier.publish})', op, call_id)
-        if self.role not in self.tier.publish_roles:
+        if not self.may_act():
             who = f'role {self.role!r}' if self.role else 'an unauthenticated client'
             return self._refuse('auth', f'{op}: {who} may not publish {topic} on the '
                                 f'{self.tier.name} tier (allowed roles: '
                                 f'{", ".join(self.tier.publish_roles) or "none"})', op, call_id)
         return []
+
+    def may_act(self) -> bool:
+        """This client's role may publish and call services here (``anonymous`` in
+        ``publish_roles`` lets clients without a token do so too)."""
+        roles = self.tier.publish_roles
+        return self.role in roles or (self.role is None and ANONYMOUS in roles)
 
     def _op_advertise(self, frame, now):
         topic, err = self._topic(frame, 'advertise')
@@ -232,16 +242,39 @@ class Session:
         err = self._may_publish(topic, 'advertise', frame.get('id'))
         if err:
             return err
+        return self._advertise(topic, type_name, frame.get('id'))
+
+    def _advertise(self, topic: str, type_name: str, adv_id: Any) -> list[Any]:
+        """Count advertisement ``adv_id`` on ``topic`` (as rosbridge does: per id, the
+        publisher stays while any id of any client holds it)."""
+        ids = self.advertisers.setdefault(topic, set())
+        ids.add('' if adv_id is None else str(adv_id))
         if self.advertised.get(topic) == type_name:
             return []
         self.advertised[topic] = type_name
         return [Advertise(topic, type_name)]
 
+    def advertise_implicitly(self, topic: str, type_name: str) -> list[Any]:
+        """A bare ``publish`` whose type the shell found: it holds the publisher like an
+        advertisement without an id, until ``unadvertise`` or the disconnect."""
+        return self._advertise(topic, type_name, None)
+
     def _op_unadvertise(self, frame, now):
         topic, err = self._topic(frame, 'unadvertise')
         if err:
             return err
-        return [Unadvertise(topic)] if self.advertised.pop(topic, None) else []
+        ids = self.advertisers.get(topic)
+        if ids is None:
+            return []
+        if frame.get('id') is None:
+            ids.clear()
+        else:
+            ids.discard(str(frame['id']))
+        if ids:
+            return []
+        del self.advertisers[topic]
+        self.advertised.pop(topic, None)
+        return [Unadvertise(topic)]
 
     def _op_publish(self, frame, now):
         topic, err = self._topic(frame, 'publish')
@@ -254,9 +287,13 @@ class Session:
         if err:
             return err
         type_name = self.advertised.get(topic)
-        if type_name is None and frame.get('type'):
+        if type_name is not None:
+            return [Publish(topic, type_name, msg)]
+        if frame.get('type'):
             type_name = normalize_type(frame['type'])
-        return [Publish(topic, type_name or '', msg)]
+        if type_name:  # a bare publish advertises implicitly, until unadvertise or disconnect
+            return [*self._advertise(topic, type_name, None), Publish(topic, type_name, msg)]
+        return [Publish(topic, '', msg)]
 
     def _op_call_service(self, frame, now):
         service, err = self._topic(frame, 'call_service')
@@ -271,14 +308,21 @@ class Session:
             return self._service_error(frame, service, f'{service} is outside the '
                                        f"{self.tier.name} tier's service scope "
                                        f'({self.tier.services})', 'scope')
-        if not service.startswith('/websocket_redundancy/') and \
-                self.role not in self.tier.publish_roles:
+        if not service.startswith('/websocket_redundancy/') and not self.may_act():
             who = f'role {self.role!r}' if self.role else 'an unauthenticated client'
             return self._service_error(frame, service, f'{who} may not call {service} (allowed '
                                        f'roles: {", ".join(self.tier.publish_roles) or "none"})',
                                        'auth')
+        timeout = frame.get('timeout')
+        if timeout is None:
+            timeout = CALL_TIMEOUT_S
+        elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
+                not 0 < timeout <= MAX_CALL_TIMEOUT_S:
+            return self._service_error(frame, service, "'timeout' must be a number of seconds "
+                                       f'above 0 and at most {MAX_CALL_TIMEOUT_S:g}, got '
+                                       f'{_short(timeout)}')
         type_name = normalize_type(frame['type'], 'srv') if isinstance(frame.get('type'), str) else None
-        return [CallService(frame.get('id'), service, type_name, args)]
+        return [CallService(frame.get('id'), service, type_name, args, float(timeout))]
 
     def _service_error(self, frame, service, text, kind='bad_field'):
         reply = {'op': 'service_response', 'service': service, 'values': text, 'result': False}
@@ -329,6 +373,7 @@ class Session:
         self.subscriptions.clear()
         self.throttles.clear()
         self.advertised.clear()
+        self.advertisers.clear()
         return commands
 
 

@@ -144,7 +144,13 @@ def _scope(where: str, value: Any, problems: list[str]) -> Scope:
     return Scope(tuple(str(p) for p in value))
 
 
-def _roles_list(where: str, value: Any, roles: Mapping[str, str], problems: list[str]):
+ANONYMOUS = 'anonymous'  # in publish_roles: clients without a token may publish and call
+
+
+def _roles_list(where: str, value: Any, roles: Mapping[str, str], problems: list[str],
+                anonymous: bool = False):
+    """Role names, each defined under auth.roles (or, with ``anonymous``, the reserved
+    name ``anonymous``: clients that offer no token)."""
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
@@ -153,8 +159,12 @@ def _roles_list(where: str, value: Any, roles: Mapping[str, str], problems: list
     for role in value:
         if not isinstance(role, str):
             problems.append(f'{where}: role names are text, got {role!r}')
+        elif role == ANONYMOUS and anonymous:
+            continue
         elif role not in roles:
-            problems.append(f'{where}: role {role!r} is not defined under auth.roles')
+            problems.append(f'{where}: role {role!r} is not defined under auth.roles'
+                            + (f" (or use '{ANONYMOUS}' to let clients without a token "
+                               'publish and call services)' if anonymous else ''))
     return tuple(value)
 
 
@@ -189,7 +199,7 @@ def _tier(name: str, data: Mapping[str, Any], roles: Mapping[str, str],
         publish_roles=_roles_list(f'{where}.publish_roles',
                                   base.get('publish_roles',
                                            [r for r in ('team', 'judge') if r in roles]), roles,
-                                  problems) or (),
+                                  problems, anonymous=True) or (),
         read_roles=_roles_list(f'{where}.read_roles', base.get('read_roles'), roles, problems),
         host=str(base.get('host', '127.0.0.1')), url=str(base.get('url', '')),
     )
@@ -243,6 +253,9 @@ def settings_from_dict(data: Mapping[str, Any] | None,
         problems.append(f'auth.roles must map role names to tokens, got {raw_roles!r}')
         raw_roles = {}
     for role, token in raw_roles.items():
+        if role == ANONYMOUS:
+            problems.append(f"auth.roles: '{ANONYMOUS}' is reserved (clients without a token); "
+                            'choose another role name')
         token = '' if token is None else token
         if not isinstance(token, str):
             problems.append(f'auth.roles.{role} must be a token string, got {token!r}')

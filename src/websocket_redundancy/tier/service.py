@@ -2,9 +2,12 @@
 
 ``TierService`` owns one tier's graph subscriptions and clients. Protocol objects
 only translate: frames go to the core ``Session`` and the commands it returns are
-carried out here. Graph samples arrive on graph threads and wait in an inbox; the
-first one of a batch schedules one ``reactor.callFromThread`` that takes them all
-(``_arrive``/``_drain``); nothing else in this module is thread-aware.
+carried out here. Graph samples arrive on graph threads and wait in an inbox
+(``_arrive``/``_drain``): a sample of a topic some client takes wakes the reactor
+(one ``reactor.callFromThread`` for the whole batch that is waiting by then); samples
+the tier only buffers wake nothing and are taken in by the next heartbeat tick (10 Hz)
+or before any subscribe, so a resuming client still finds every one of them; nothing
+else in this module is thread-aware.
 
 Cost per sample: the tier keeps what the graph delivered (``Sample``, still encoded)
 in the topic's replay buffer behind a ``LazyFrame``; decoding and the rosbridge JSON
@@ -31,12 +34,14 @@ from ..core.heartbeat import client_heartbeat
 from ..core.ringbuffer import ReplayBuffer
 from ..core.rosbridge import Session, role_for_token
 from ..core.security import origin_allowed
-from ..core.settings import HEARTBEAT_TOPIC, Settings
+from ..core.settings import ANONYMOUS, HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
 from .protocol import TierProtocol
 
 log = logging.getLogger(__name__)
 MAX_PROBES = 4
+ADVERTISE_GRACE_S = 10.0  # rosbridge_server's unregister_timeout: a publisher no client
+# uses any more is closed this long after, so a client that reconnects keeps it
 PROBE_HEADER = 'x-websocket-redundancy-probe'
 
 
@@ -75,12 +80,18 @@ class TierService:
         self.buffers: dict[str, ReplayBuffer[LazyFrame]] = {}
         self._inbox: list[Sample] = []
         self._inbox_lock = threading.Lock()
+        self._wake_pending = False  # a _drain is scheduled on the reactor
         self._undecodable: set[str] = set()  # topics whose decode failure was logged
         self._publishers: dict[str, Any] = {}
         self._publisher_users: dict[str, set[TierProtocol]] = {}
+        self._closing: dict[str, Any] = {}  # topic -> the delayed close of its publisher
         self._heartbeat_seq = 0
         self.port: int | None = None
         self.tls = settings.security.tls
+        if ANONYMOUS in self.tier.publish_roles:
+            log.warning('%s: clients without a token may publish %s and call services here '
+                        "(publish_roles includes '%s'); do this only on a closed network",
+                        self.tier.name, self.tier.publish, ANONYMOUS)
         # Autobahn refuses port 0 in its URL; the URL only names the server, so a tier
         # configured for "any free port" is named without one.
         url = self.tier.public_url(tls=self.tls) if self.tier.port else None
@@ -145,6 +156,7 @@ class TierService:
         proto.close_with(command.code, command.reason)
 
     def _do_Subscribe(self, proto, command: cmd.Subscribe) -> None:
+        self._drain()  # what arrived before this subscribe is buffered, not sent to it
         self.hub.add(command.topic, proto, self.clients[proto])
         if command.topic == HEARTBEAT_TOPIC:
             return
@@ -197,31 +209,53 @@ class TierService:
                 handle.close()
 
     def _do_Advertise(self, proto, command: cmd.Advertise) -> None:
-        self._publisher(command.topic, command.type_name)
+        try:
+            self._publisher(command.topic, command.type_name)
+        except GraphError as exc:
+            self.execute(proto, self.clients[proto]._refuse(
+                'bad_field', f'advertise {command.topic}: {exc}', 'advertise', None))
+            return
         self._publisher_users.setdefault(command.topic, set()).add(proto)
+        pending = self._closing.pop(command.topic, None)
+        if pending is not None and pending.active():
+            pending.cancel()
 
     def _do_Unadvertise(self, proto, command: cmd.Unadvertise) -> None:
-        users = self._publisher_users.get(command.topic, set())
+        users = self._publisher_users.get(command.topic)
+        if users is None:
+            return
         users.discard(proto)
         if not users:
-            self._publisher_users.pop(command.topic, None)
-            publisher = self._publishers.pop(command.topic, None)
+            del self._publisher_users[command.topic]
+            self._closing[command.topic] = self.reactor.callLater(
+                ADVERTISE_GRACE_S, self._close_publisher, command.topic)
+
+    def _close_publisher(self, topic: str) -> None:
+        self._closing.pop(topic, None)
+        if topic not in self._publisher_users:
+            publisher = self._publishers.pop(topic, None)
             if publisher is not None:
                 publisher.close()
 
     def _publisher(self, topic: str, type_name: str):
         publisher = self._publishers.get(topic)
         if publisher is None or publisher.type_name != type_name:
-            publisher = self._publishers[topic] = self.graph.advertise(topic, type_name)
+            fresh = self.graph.advertise(topic, type_name)
+            if publisher is not None:
+                publisher.close()
+            publisher = self._publishers[topic] = fresh
         return publisher
 
     def _do_Publish(self, proto, command: cmd.Publish) -> None:
+        session = self.clients[proto]
         type_name = command.type_name or self._known_type(command.topic)
         if not type_name:
-            self.execute(proto, self.clients[proto]._refuse(
+            self.execute(proto, session._refuse(
                 'bad_field', f'publish: the type of {command.topic} is unknown; advertise it '
                 'first or give "type"', 'publish', None))
             return
+        if not command.type_name:  # a bare publish without a type: advertised implicitly
+            self.execute(proto, session.advertise_implicitly(command.topic, type_name))
         try:
             self._publisher(command.topic, type_name).publish(command.msg)
         except GraphError as exc:
@@ -242,7 +276,8 @@ class TierService:
             self.execute(proto, [session.service_response(
                 command, False, f'service {command.service} is not available')])
             return
-        future = self.graph.call(command.service, type_name, command.args, timeout=5.0)
+        future = self.graph.call(command.service, type_name, command.args,
+                                 timeout=command.timeout)
 
         def done(fut) -> None:
             try:
@@ -258,16 +293,21 @@ class TierService:
 
     # ---- outgoing -----------------------------------------------------------------
     def _arrive(self, sample: Sample) -> None:
-        """On a graph thread: queue ``sample``; the first of a batch wakes the reactor."""
+        """On a graph thread: queue ``sample``; wake the reactor if a client takes its
+        topic and no wake-up is pending (a sample only buffered waits for ``beat``)."""
         with self._inbox_lock:
             self._inbox.append(sample)
-            if len(self._inbox) > 1:
-                return  # a _drain is already scheduled and will take this one too
+            if self._wake_pending or not self.hub.has(sample.topic):
+                return
+            self._wake_pending = True
         self.reactor.callFromThread(self._drain)
 
     def _drain(self) -> None:
         with self._inbox_lock:
             batch, self._inbox = self._inbox, []
+            self._wake_pending = False
+        if not batch:
+            return
         now = self.clock()
         for sample in batch:
             self.on_sample(sample, now)
@@ -318,7 +358,9 @@ class TierService:
         self.delivered += sent
 
     def beat(self) -> None:
-        """One heartbeat to this tier's own clients, from this tier's own loop."""
+        """One heartbeat to this tier's own clients, from this tier's own loop; samples
+        that woke nothing (topics no client takes) go into their buffers first."""
+        self._drain()
         self._heartbeat_seq += 1
         keys = self.hub.subscribers(HEARTBEAT_TOPIC)
         if keys:
@@ -350,6 +392,13 @@ class TierService:
             proto.close_with(code, reason)
 
     def release(self) -> None:
+        with self._inbox_lock:
+            self._inbox = []
+        for pending in self._closing.values():
+            if pending.active():
+                pending.cancel()
+        self._closing.clear()
+        self._publisher_users.clear()
         for handle in self._graph_subs.values():
             handle.close()
         for publisher in self._publishers.values():
