@@ -1,6 +1,7 @@
 """The failover client: one machine, ``handle(event, now) -> list[Command]``.
 
-After every event the machine reconciles what it has with what it wants:
+After every event (a routine frame aside: ``_routine``) the machine reconciles what it
+has with what it wants:
 
 * an **active** tier carrying the app's topics: when it closes or misses heartbeats for
   ``heartbeat_timeout_s``, the best open connection (the warm standby) takes over at
@@ -63,6 +64,7 @@ class FailoverMachine:
         self._retry_at: float | None = None
         self._started = False
         self._now = 0.0
+        self._due: float | None = None  # next_deadline() after the last reconciliation
 
     # ---- public -----------------------------------------------------------------------
 
@@ -83,8 +85,20 @@ class FailoverMachine:
             raise TypeError(f'FailoverMachine cannot handle {type(event).__name__}; '
                             'send one of the events in core.failover_types.')
         out = handler(self, event)
-        out += self._reconcile(now)
+        if not self._routine(event, now):
+            out += self._reconcile(now)
+            self._due = self.next_deadline()
         return out
+
+    def _routine(self, event: object, now: float) -> bool:
+        """A frame from the active tier, while no failback is under way and before
+        anything is due (the deadline after the last reconciliation: a frame only moves
+        deadlines later), changes nothing the reconciliation looks at; skipping it keeps
+        the client's per-message cost flat."""
+        if type(event) is not t.Frame or (self._due is not None and now >= self._due):
+            return False
+        conn = self._conns.get(event.url)
+        return conn is not None and conn.role == ACTIVE and not self._has_role(CANDIDATE)
 
     def next_deadline(self) -> float | None:
         """When the shell should deliver ``Tick`` next, or None if nothing is pending."""

@@ -10,10 +10,11 @@
 //           url, frame} | {type: 'deliver', topic, msg, tier, epoch, seq}
 //           | {type: 'notify', kind, detail} | {type: 'respond', id, result, values}
 //
-// After every event the machine reconciles: one ACTIVE endpoint carrying the app's
-// topics, a warm STANDBY (the best eligible endpoint of the active one's class or worse:
-// a sibling replica first, then a lower tier; heartbeat only), and a failback CANDIDATE
-// of a strictly better class (`classKey`; never a sibling that is merely less loaded)
+// After every event (a routine frame aside: see routine()) the machine reconciles: one
+// ACTIVE endpoint carrying the app's topics, a warm STANDBY (the best eligible endpoint
+// of the active one's class or worse: a sibling replica first, then a lower tier;
+// heartbeat only), and a failback CANDIDATE of a strictly better class (`classKey`;
+// never a sibling that is merely less loaded)
 // that must stay healthy for `failbackHoldS`, then catches up (make-before-break) before
 // it takes over. A failed endpoint waits its own jittered backoff; only when every one
 // failed does the machine report all_down and wait.
@@ -74,6 +75,7 @@ export class FailoverMachine {
     this.retryAt = null;
     this.started = false;
     this.now = 0;
+    this.due = null; // nextDeadline() after the last reconciliation
   }
 
   /** Every connection's URL and role. */
@@ -86,7 +88,19 @@ export class FailoverMachine {
     const handler = HANDLERS[event.type];
     if (!handler) throw new TypeError(`FailoverMachine cannot handle event type ${event.type}.`);
     const out = handler.call(this, event);
-    return out.concat(this.reconcile(now));
+    if (this.routine(event, now)) return out;
+    const all = out.concat(this.reconcile(now));
+    this.due = this.nextDeadline();
+    return all;
+  }
+
+  // A frame from the active tier, while no failback is under way and before anything is
+  // due (the deadline after the last reconciliation: a frame only moves deadlines later),
+  // changes nothing the reconciliation looks at: it is skipped, as in core/failover.py.
+  routine(event, now) {
+    if (event.type !== 'frame' || (this.due !== null && now >= this.due)) return false;
+    const conn = this.conns.get(event.url);
+    return conn !== undefined && conn.role === ACTIVE && !this.hasRole(CANDIDATE);
   }
 
   nextDeadline() {
