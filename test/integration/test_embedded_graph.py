@@ -381,3 +381,35 @@ def test_same_graph_delivers_to_itself(mesh):
     publisher = graph.advertise("/emergency_stop", "std_msgs/msg/Bool")
     wait_for(lambda: publisher.publish({"data": True}) and got.keys(), "a local delivery")
     assert got.samples[0].msg == {"data": True}
+
+
+def test_a_latched_publisher_gives_its_last_sample_to_a_later_subscriber(mesh):
+    """When a subscription is made after a latched publisher sent, it gets the last
+    sample first, once (not again when it also arrives live), then the live ones; a
+    publisher that does not latch gives nothing from before, and ``topics()`` says
+    which topics are latched."""
+    source, left, right = mesh
+    mission = source.advertise("/mission/state", "std_msgs/msg/String", latched=True)
+    chatter = source.advertise("/chatter", "std_msgs/msg/String")
+    wait_for(lambda: {"/mission/state", "/chatter"} <= set(left.topics()),
+             "the other graph to discover both topics")
+    assert left.topics()["/mission/state"].latched and not left.topics()["/chatter"].latched
+    for text in ("leg 1", "leg 2", "leg 3"):
+        mission.publish({"data": text})
+        chatter.publish({"data": text})
+    got = Collector()
+    left.subscribe("/mission/state", got)
+    left.subscribe("/chatter", got)
+    wait_for(lambda: len(got.keys("/mission/state")) == 1, "the latched sample")
+    mission.publish({"data": "leg 4"})
+    chatter.publish({"data": "after"})
+    wait_for(lambda: len(got.keys("/chatter")) == 1, "the live /chatter sample")
+    wait_for(lambda: len(got.keys("/mission/state")) == 2, "the live /mission/state sample")
+    time.sleep(0.3)  # nothing more may come
+    assert [s.msg["data"] for s in got.samples if s.topic == "/mission/state"] == ["leg 3",
+                                                                                  "leg 4"]
+    assert got.keys("/mission/state") == [(mission.epoch, 3), (mission.epoch, 4)]
+    assert [s.msg["data"] for s in got.samples if s.topic == "/chatter"] == ["after"]
+    also = Collector()
+    right.subscribe("/mission/state", also, "std_msgs/msg/String")
+    wait_for(lambda: also.keys() == [(mission.epoch, 4)], "the latest latched sample")

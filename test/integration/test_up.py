@@ -122,6 +122,30 @@ def test_cmd_vel_is_refused_on_emergency_and_moves_the_rover_on_primary(system, 
     assert (last['x'], last['y']) != (first['x'], first['y'])
 
 
+def test_a_latched_topic_reaches_roslibpy_clients_that_subscribe_later(system, client_factory):
+    """A team client advertises /mission/command with ``latch`` (roslibpy's Topic
+    latch=True) on the primary and sends one command; roslibpy clients that subscribe
+    afterwards, on the primary and on the secondary (which has /mission/** in scope),
+    each get that command first, as rosbridge_server gives a transient-local topic."""
+    team = roslibpy.Ros('127.0.0.1', system['primary'],
+                        headers={'Authorization': f'Bearer {TOKEN}'})
+    team.run(timeout=10)
+    try:
+        command = roslibpy.Topic(team, '/mission/command', 'std_msgs/msg/String', latch=True)
+        command.advertise()
+        time.sleep(0.5)
+        command.publish(roslibpy.Message({'data': 'pause'}))
+        time.sleep(1.5)  # the tiers see the latched publisher and track the topic
+        for tier in ('primary', 'secondary'):
+            late = client_factory(system[tier])
+            late.subscribe('/mission/command', 'std_msgs/msg/String')
+            wait_for(lambda late=late: late.messages('/mission/command'), 10,
+                     f'the latched command on the {tier} tier')
+            assert late.messages('/mission/command')[0] == {'data': 'pause'}
+    finally:
+        team.close()
+
+
 def test_kill_9_of_a_tier_leaves_the_others_serving_and_up_restarts_it(system, client_factory):
     old_pid = http_json(system['secondary'], '/health')[1]['pid']
     os.kill(old_pid, signal.SIGKILL)

@@ -152,3 +152,66 @@ def test_when_a_service_is_called_the_future_completes_without_blocking(ros):
     executor.shutdown(timeout_sec=2)
     server.destroy_node()
     client.destroy_node()
+
+
+def test_when_a_topic_is_latched_a_tier_gives_a_late_client_its_last_sample(ros):
+    """A transient-local publisher's last sample reaches a subscription made later (the
+    graph), and a client that subscribes to the tier afterwards gets it first, as
+    rosbridge_server gives a latched topic to a new subscriber."""
+    import json
+
+    from twisted.internet import task
+
+    from websocket_redundancy.core.settings import settings_from_dict
+    from websocket_redundancy.tier.service import TierService
+
+    class Loop(task.Clock):
+        def callFromThread(self, fn, *args):
+            fn(*args)
+
+    class Client:
+        peer = 'late'
+
+        def __init__(self):
+            self.frames = []
+
+            class _Q:
+                dropped = 0
+            self.queue = _Q()
+
+        def send_data(self, prepared):
+            self.frames.append(json.loads(prepared.payload))
+
+        def send_control(self, payload):
+            pass
+
+        def close_with(self, code, reason):
+            pass
+
+    rover_node, tier_node = rclpy.create_node('rover_l'), rclpy.create_node('tier_l')
+    rover, graph = RosGraph(rover_node), RosGraph(tier_node)
+    executor = make_executor()
+    executor.add_node(rover_node)
+    executor.add_node(tier_node)
+    mission = rover.advertise('/wr_mission', 'std_msgs/msg/String', latched=True)
+    for text in ('leg 1', 'leg 2'):
+        mission.publish({'data': text})
+    tier = TierService(settings_from_dict({'tiers': {'primary': {}}}), 'primary', graph, Loop())
+    deadline = time.monotonic() + 10
+    while not graph.topics().get('/wr_mission') and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.05)
+    assert graph.topics()['/wr_mission'].latched
+    tier.track_topics()
+    while not tier._latest.get('/wr_mission') and time.monotonic() < deadline:  # noqa: SLF001
+        executor.spin_once(timeout_sec=0.05)
+        tier.beat()
+    late = Client()
+    assert tier.admit(late, None) == ''
+    tier.receive(late, json.dumps({'op': 'subscribe', 'topic': '/wr_mission'}).encode(), False)
+    assert [f['msg'] for f in late.frames] == [{'data': 'leg 2'}]
+    tier.release()
+    rover.close()
+    graph.close()
+    executor.shutdown(timeout_sec=2)
+    rover_node.destroy_node()
+    tier_node.destroy_node()

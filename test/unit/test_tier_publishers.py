@@ -172,3 +172,52 @@ def test_anonymous_is_reserved_and_other_unknown_roles_name_the_way_out():
     with pytest.raises(SettingsError, match='not defined under auth.roles'):
         settings_from_dict(reading)  # reading is opened by leaving read_roles out
 
+
+
+def test_a_new_subscriber_to_a_latched_topic_gets_the_last_sample_first():
+    graph, reactor, tier = make({'auth': {'roles': {'team': 'T'}},
+                                 'tiers': {'primary': {}, 'emergency': {}}})
+    mission = graph.advertise('/mission/state', 'std_msgs/msg/String', latched=True)
+    chatter = graph.advertise('/chatter', 'std_msgs/msg/String')
+    tier.track_topics()
+    for text in ('leg 1', 'leg 2', 'leg 3'):
+        mission.publish({'data': text})
+        chatter.publish({'data': text})
+    tier.beat()
+    late = connect(tier, 'late')
+    send(tier, late, {'op': 'subscribe', 'topic': '/mission/state'})
+    send(tier, late, {'op': 'subscribe', 'topic': '/chatter'})
+    assert [(f['topic'], f['msg']['data']) for f in late.frames()] == [('/mission/state', 'leg 3')]
+    mission.publish({'data': 'leg 4'})
+    assert [f['msg']['data'] for f in late.frames()] == ['leg 3', 'leg 4']
+    resuming = connect(tier, 'resuming')  # had leg 4 from another tier: nothing again
+    send(tier, resuming, {'op': 'subscribe', 'topic': '/mission/state',
+                          'resume': {'epoch': mission.epoch, 'seq': 4}})
+    assert resuming.frames() == []
+
+
+def test_a_topic_stops_being_latched_when_a_publisher_that_does_not_latch_joins():
+    graph, _, tier = make()
+    graph.advertise('/mission/state', 'std_msgs/msg/String', latched=True).publish(
+        {'data': 'leg 1'})
+    tier.track_topics()
+    tier.beat()
+    graph.advertise('/mission/state', 'std_msgs/msg/String')  # volatile
+    tier.track_topics()
+    late = connect(tier, 'late')
+    send(tier, late, {'op': 'subscribe', 'topic': '/mission/state'})
+    assert late.frames() == []
+
+
+def test_a_client_advertising_latch_true_gets_a_latched_publisher():
+    graph, _, tier = make()
+    a = connect(tier, 'a')
+    send(tier, a, {'op': 'advertise', 'topic': '/emergency_stop', 'type': 'std_msgs/msg/Bool',
+                   'latch': True})
+    send(tier, a, {'op': 'publish', 'topic': '/emergency_stop', 'msg': {'data': True}})
+    assert graph.topics()['/emergency_stop'].latched
+    seen = []
+    graph.subscribe('/emergency_stop', lambda s: seen.append(s.msg))  # a node that starts later
+    assert seen == [{'data': True}]
+    send(tier, a, {'op': 'advertise', 'topic': '/cmd_vel', 'type': TWIST, 'latch': 'yes'})
+    assert tier.health()['refused'] == {'bad_field': 1}

@@ -120,7 +120,7 @@ class Coordinator(EndpointInputs):
         self._watch = HeartbeatWatch(self.graph, names,
                                      self._from_graph(self._on_heartbeat),
                                      self._from_graph(self._on_transition))
-        self._status_pub = self.graph.advertise(STATUS_TOPIC, STATUS_TYPE)
+        self._status_pub = self.graph.advertise(STATUS_TOPIC, STATUS_TYPE, latched=True)
         self._diag_pub = self.graph.advertise(views.DIAGNOSTICS_TOPIC, views.DIAGNOSTICS_TYPE)
         self._handles = [self.graph.serve(STATUS_TOPIC, 'std_srvs/srv/Trigger',
                                           self._serve_status)]

@@ -28,6 +28,7 @@ class Unsubscribe:
 class Advertise:
     topic: str
     type_name: str
+    latched: bool = False  # rosbridge's ``latch``: transient local, the last sample kept
 
 
 @dataclass(frozen=True)

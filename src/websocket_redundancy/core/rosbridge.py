@@ -239,20 +239,25 @@ class Session:
         if type_name is None:
             return self._refuse('bad_field', f'advertise: type {raw!r} is not a ROS type name',
                                 'advertise', frame.get('id'))
+        latch = frame.get('latch', False)
+        if not isinstance(latch, bool):
+            return self._refuse('bad_field', f"advertise: 'latch' must be true or false, got "
+                                f'{_short(latch)}', 'advertise', frame.get('id'))
         err = self._may_publish(topic, 'advertise', frame.get('id'))
         if err:
             return err
-        return self._advertise(topic, type_name, frame.get('id'))
+        return self._advertise(topic, type_name, frame.get('id'), latch)
 
-    def _advertise(self, topic: str, type_name: str, adv_id: Any) -> list[Any]:
+    def _advertise(self, topic: str, type_name: str, adv_id: Any,
+                   latched: bool = False) -> list[Any]:
         """Count advertisement ``adv_id`` on ``topic`` (as rosbridge does: per id, the
         publisher stays while any id of any client holds it)."""
         ids = self.advertisers.setdefault(topic, set())
         ids.add('' if adv_id is None else str(adv_id))
-        if self.advertised.get(topic) == type_name:
+        if self.advertised.get(topic) == type_name and not latched:
             return []
         self.advertised[topic] = type_name
-        return [Advertise(topic, type_name)]
+        return [Advertise(topic, type_name, latched)]
 
     def advertise_implicitly(self, topic: str, type_name: str) -> list[Any]:
         """A bare ``publish`` whose type the shell found: it holds the publisher like an

@@ -45,8 +45,11 @@ class _Handle:
 class MemoryPublisher:
     """A publisher on a ``MemoryGraph``; ``seq`` counts from 1."""
 
-    def __init__(self, graph: MemoryGraph, topic: str, type_name: str, msgdef: str | None):
+    def __init__(self, graph: MemoryGraph, topic: str, type_name: str, msgdef: str | None,
+                 latched: bool = False):
         self.topic, self.type_name, self.msgdef = topic, type_name, msgdef
+        self.latched = latched
+        self.last: tuple[int, str] | None = None  # (seq, text) kept when latched
         self.epoch = uuid.uuid4().hex
         self._graph = graph
         self._seq = itertools.count(1)  # next() is atomic: publish from any thread
@@ -57,6 +60,8 @@ class MemoryPublisher:
             raise GraphError(f"publisher for {self.topic} is closed")
         text = _encode(f"message on {self.topic}", msg)
         seq = next(self._seq)
+        if self.latched:
+            self.last = (seq, text)
         self._graph._deliver(self, seq, text)
         return seq
 
@@ -78,9 +83,10 @@ class MemoryGraph:
         self._servers: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
         self._closed = False
 
-    def advertise(self, topic: str, type_name: str, msgdef: str | None = None) -> MemoryPublisher:
+    def advertise(self, topic: str, type_name: str, msgdef: str | None = None,
+                  latched: bool = False) -> MemoryPublisher:
         self._check_open()
-        publisher = MemoryPublisher(self, topic, type_name, msgdef)
+        publisher = MemoryPublisher(self, topic, type_name, msgdef, latched)
         with self._lock:
             self._publishers.append(publisher)
         return publisher
@@ -94,6 +100,10 @@ class MemoryGraph:
         with self._lock:
             entries = self._subscribers.setdefault(topic, [])
             entries.append(entry)
+            latched = [p for p in self._publishers if p.topic == topic and p.last is not None]
+        for pub in latched:
+            seq, text = pub.last
+            self._deliver(pub, seq, text, only=entry)
         return _Handle(self._lock, lambda: entries.remove(entry))
 
     def serve(
@@ -122,7 +132,8 @@ class MemoryGraph:
         for pub in reversed(publishers):  # the first publisher's type and msgdef win
             count = found[pub.topic].publishers + 1 if pub.topic in found else 1
             meta = {"msgdef": pub.msgdef} if pub.msgdef else {}
-            found[pub.topic] = TopicInfo(pub.topic, pub.type_name, count, meta)
+            latched = pub.latched and (pub.topic not in found or found[pub.topic].latched)
+            found[pub.topic] = TopicInfo(pub.topic, pub.type_name, count, meta, latched)
         return found
 
     def services(self) -> dict[str, str]:
@@ -158,9 +169,9 @@ class MemoryGraph:
             raise GraphError(f"service {name} failed: {exc}") from exc
         return json.loads(_encode(f"response from {name}", response))
 
-    def _deliver(self, pub: MemoryPublisher, seq: int, text: str) -> None:
+    def _deliver(self, pub: MemoryPublisher, seq: int, text: str, only=None) -> None:
         with self._lock:
-            entries = list(self._subscribers.get(pub.topic, ()))
+            entries = [only] if only else list(self._subscribers.get(pub.topic, ()))
         source_time = self._clock()
         for callback, type_name in entries:
             if type_name is not None and type_name != pub.type_name:

@@ -74,6 +74,7 @@ class TopicInfo:
     type_name: str
     publishers: int = 1
     meta: dict[str, Any] = field(default_factory=dict)
+    latched: bool = False  # every publisher keeps its last sample for late subscribers
 
 
 class GraphError(Exception):
@@ -88,6 +89,7 @@ class Publisher(Protocol):
     topic: str
     type_name: str
     epoch: str
+    latched: bool
 
     def publish(self, msg: dict[str, Any]) -> int:
         """Publish ``msg`` (rosbridge JSON form); returns its ``seq``.
@@ -99,10 +101,13 @@ class Publisher(Protocol):
 
 
 class Graph(Protocol):
-    def advertise(self, topic: str, type_name: str, msgdef: str | None = None) -> Publisher:
+    def advertise(self, topic: str, type_name: str, msgdef: str | None = None,
+                  latched: bool = False) -> Publisher:
         """A publisher for ``topic``. ``msgdef`` (ROS .msg text with dependencies in
         the rosbag2 ``concatenated`` form) is needed only for types outside the
-        standard set; it is announced so that subscribers can decode the topic."""
+        standard set; it is announced so that subscribers can decode the topic.
+        ``latched``: the publisher keeps its last sample and a subscription made later
+        receives it first (ROS 2: transient local durability, depth 1)."""
 
     def subscribe(
         self,
@@ -110,8 +115,9 @@ class Graph(Protocol):
         callback: Callable[[Sample], None],
         type_name: str | None = None,
     ) -> Handle:
-        """Call ``callback`` for every sample on ``topic``. With ``type_name`` None the
-        type is taken from the publishers' announcements."""
+        """Call ``callback`` for every sample on ``topic``, starting with the last
+        sample of each latched publisher. With ``type_name`` None the type is taken
+        from the publishers' announcements."""
 
     def serve(
         self, name: str, type_name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]

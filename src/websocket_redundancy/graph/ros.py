@@ -15,8 +15,9 @@ reactor's, in practice): rclpy wakes the executor when entities are added.
 their server is discovered, expires them (``remove_pending_request``), and creates
 subscriptions that waited for their topic's type.
 
-QoS: ``/websocket_redundancy/status`` is latched (reliable, transient local, depth 1)
-at both ends; other subscriptions match the publishers present at subscribe time
+QoS: ``/websocket_redundancy/status`` and publishers advertised ``latched`` are
+reliable, transient local, depth 1 (``TopicInfo.latched``: every publisher of the topic
+is transient local); other subscriptions match the publishers present at subscribe time
 (best effort if any publisher is, transient local if all are), reliable/volatile/10
 otherwise. Subscriptions are raw (``raw=True``: the serialized CDR), deserialized and
 converted only when the sample is read (``Sample.msg``). Source keys:
@@ -98,13 +99,15 @@ class _Handle:
 
 
 class RosPublisher:
-    def __init__(self, graph: RosGraph, topic: str, type_name: str) -> None:
+    def __init__(self, graph: RosGraph, topic: str, type_name: str,
+                 latched: bool = False) -> None:
         self.topic, self.type_name = topic, type_name
         self.epoch = "local-" + uuid.uuid4().hex[:12]  # informational: receivers key by gid
         self._cls = type_class(type_name)
         self._graph = graph
         self._seq = itertools.count(1)
-        qos = LATCHED if topic == STATUS_TOPIC else DEFAULT
+        self.latched = latched or topic == STATUS_TOPIC
+        qos = LATCHED if self.latched else DEFAULT
         self._pub = graph.node.create_publisher(self._cls, topic, qos)
         self._handle = _Handle(lambda: graph.node.destroy_publisher(self._pub))
 
@@ -129,9 +132,10 @@ class RosGraph:
         self._timer = node.create_timer(MAINTENANCE_S, self._maintain)
 
     # -- topics ------------------------------------------------------------------
-    def advertise(self, topic: str, type_name: str, msgdef: str | None = None) -> RosPublisher:
+    def advertise(self, topic: str, type_name: str, msgdef: str | None = None,
+                  latched: bool = False) -> RosPublisher:
         self._check_open()
-        return RosPublisher(self, topic, type_name)
+        return RosPublisher(self, topic, type_name, latched)
 
     def subscribe(self, topic: str, callback: Callable[[Sample], None],
                   type_name: str | None = None) -> _Handle:
@@ -208,9 +212,11 @@ class RosGraph:
     def topics(self) -> dict[str, TopicInfo]:
         out = {}
         for name, types in self.node.get_topic_names_and_types():
-            count = self.node.count_publishers(name)
-            if count and types:
-                out[name] = TopicInfo(name, types[0], publishers=count)
+            infos = self.node.get_publishers_info_by_topic(name)
+            if infos and types:
+                latched = all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
+                              for i in infos)
+                out[name] = TopicInfo(name, types[0], publishers=len(infos), latched=latched)
         return out
 
     def services(self) -> dict[str, str]:

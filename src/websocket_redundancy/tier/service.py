@@ -31,7 +31,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory
 from ..core import commands as cmd
 from ..core.fanout import Hub, LazyFrame
 from ..core.heartbeat import client_heartbeat
-from ..core.ringbuffer import ReplayBuffer
+from ..core.ringbuffer import EPOCHS_REMEMBERED, ReplayBuffer
 from ..core.rosbridge import Session, role_for_token
 from ..core.security import origin_allowed
 from ..core.settings import ANONYMOUS, HEARTBEAT_TOPIC, Settings
@@ -77,6 +77,8 @@ class TierService:
         self.dropped = 0
         self._graph_subs: dict[str, Any] = {}
         self._tracked: set[str] = set()  # topics kept subscribed (and buffered) while active
+        self._latched: set[str] = set()  # tracked topics whose publishers all latch
+        self._latest: dict[str, dict[str, LazyFrame]] = {}  # latched topic -> epoch -> last
         self.buffers: dict[str, ReplayBuffer[LazyFrame]] = {}
         self._inbox: list[Sample] = []
         self._inbox_lock = threading.Lock()
@@ -164,6 +166,17 @@ class TierService:
             self._graph_subscribe(command.topic, command.type_name)
         if command.resume is not None:
             self._replay(proto, command)
+        else:
+            self._send_latched(proto, command.topic)
+
+    def _send_latched(self, proto, topic: str) -> None:
+        """A new subscriber to a latched topic gets each publisher's last sample first,
+        as rosbridge_server's transient-local subscription gives it (a resuming client
+        had them from the tier it left)."""
+        for lazy in list(self._latest.get(topic, {}).values()):
+            frame = lazy.get()
+            if frame is not None:
+                proto.send_data(self.factory.prepareMessage(frame))
 
     def _replay(self, proto, command: cmd.Subscribe) -> None:
         """Send what a resuming client missed, after the gap notice if there is one.
@@ -196,8 +209,14 @@ class TierService:
         """Keep every graph topic in this tier's scope subscribed and buffered, so a
         client failing over to this tier can resume without loss."""
         for topic, info in self.graph.topics().items():
-            if (topic not in self._tracked and self.tier.subscribe.allows(topic)
-                    and not topic.startswith('/websocket_redundancy/')):
+            if not self.tier.subscribe.allows(topic) or topic.startswith('/websocket_redundancy/'):
+                continue
+            if info.latched:
+                self._latched.add(topic)
+            elif topic in self._latched:  # a publisher that does not latch joined
+                self._latched.discard(topic)
+                self._latest.pop(topic, None)
+            if topic not in self._tracked:
                 self._tracked.add(topic)
                 if topic not in self._graph_subs:
                     self._graph_subscribe(topic, info.type_name)
@@ -210,7 +229,7 @@ class TierService:
 
     def _do_Advertise(self, proto, command: cmd.Advertise) -> None:
         try:
-            self._publisher(command.topic, command.type_name)
+            self._publisher(command.topic, command.type_name, command.latched)
         except GraphError as exc:
             self.execute(proto, self.clients[proto]._refuse(
                 'bad_field', f'advertise {command.topic}: {exc}', 'advertise', None))
@@ -237,10 +256,13 @@ class TierService:
             if publisher is not None:
                 publisher.close()
 
-    def _publisher(self, topic: str, type_name: str):
+    def _publisher(self, topic: str, type_name: str, latched: bool | None = None):
+        """The tier's publisher of ``topic`` (made anew for another type, or when an
+        advertisement asks for ``latch`` other than the current one)."""
         publisher = self._publishers.get(topic)
-        if publisher is None or publisher.type_name != type_name:
-            fresh = self.graph.advertise(topic, type_name)
+        if publisher is None or publisher.type_name != type_name or (
+                latched is not None and publisher.latched != latched):
+            fresh = self.graph.advertise(topic, type_name, latched=bool(latched))
             if publisher is not None:
                 publisher.close()
             publisher = self._publishers[topic] = fresh
@@ -326,6 +348,12 @@ class TierService:
             buffer = self.buffers[topic] = ReplayBuffer(self.limits.replay_items,
                                                         self.limits.replay_age_s)
         buffer.append(sample.epoch, sample.seq, now, lazy)
+        if topic in self._latched:
+            latest = self._latest.setdefault(topic, {})
+            latest.pop(sample.epoch, None)
+            latest[sample.epoch] = lazy
+            if len(latest) > EPOCHS_REMEMBERED:
+                latest.pop(next(iter(latest)))
         if keys:
             frame = lazy.get()
             if frame is not None:
@@ -406,4 +434,6 @@ class TierService:
         self._graph_subs.clear()
         self._publishers.clear()
         self._tracked.clear()
+        self._latched.clear()
+        self._latest.clear()
         self.buffers.clear()

@@ -38,21 +38,22 @@ class Directory:
                 self._entries[key] = parsed
             else:
                 self._entries.pop(key, None)
-        return parsed[2] if kind == zenoh.SampleKind.PUT and parsed[0] == "pub" else None
+        return parsed[2] if kind == zenoh.SampleKind.PUT and parsed[0] != "srv" else None
 
     def topics(self) -> dict[str, TopicInfo]:
-        by_topic: dict[str, list[tuple[str, str]]] = {}
+        by_topic: dict[str, list[tuple[str, str, str]]] = {}
         with self._lock:
             for kind, epoch, type_name, name in self._entries.values():
-                if kind == "pub":
-                    by_topic.setdefault(name, []).append((type_name, epoch))
+                if kind != "srv":
+                    by_topic.setdefault(name, []).append((type_name, epoch, kind))
         out = {}
         for topic, pubs in sorted(by_topic.items()):
-            types = sorted({type_name for type_name, _ in pubs})
-            meta = {"epochs": sorted(epoch for _, epoch in pubs)}
+            types = sorted({type_name for type_name, _, _ in pubs})
+            meta = {"epochs": sorted(epoch for _, epoch, _ in pubs)}
             if len(types) > 1:
                 meta["types"] = types
-            out[topic] = TopicInfo(topic, types[0], len(pubs), meta)
+            latched = all(kind == "lat" for _, _, kind in pubs)
+            out[topic] = TopicInfo(topic, types[0], len(pubs), meta, latched)
         return out
 
     def services(self) -> dict[str, str]:

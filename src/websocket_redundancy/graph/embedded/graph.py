@@ -68,21 +68,36 @@ class Declared:
 
 
 class EmbeddedPublisher:
-    """A publisher instance: its own epoch, ``seq`` from 1, a liveliness token."""
+    """A publisher instance: its own epoch, ``seq`` from 1, a liveliness token; a
+    latched one also answers queries for its last sample (``keys.latch_key``)."""
 
-    def __init__(self, graph: EmbeddedGraph, topic: str, type_name: str) -> None:
+    def __init__(self, graph: EmbeddedGraph, topic: str, type_name: str,
+                 latched: bool = False) -> None:
         self.topic, self.type_name, self.epoch = topic, type_name, keys.new_epoch()
+        self.latched = latched
         self._graph = graph
         self._lock = threading.Lock()
         self._seq = 0
+        self._last: tuple[bytes, bytes] | None = None  # (payload, attachment), if latched
         session = graph.session
         self._zpub = session.declare_publisher(
             keys.topic_key(graph.prefix, topic), encoding="application/cdr"
         )
-        token = keys.token_key(graph.prefix, "pub", self.epoch, type_name, topic)
+        kind = "lat" if latched else "pub"
+        token = keys.token_key(graph.prefix, kind, self.epoch, type_name, topic)
         self._token = session.liveliness().declare_token(token)
-        self._declared = Declared([self._zpub, self._token], graph.forget)
+        items = [self._zpub, self._token]
+        if latched:
+            self._latch_key = keys.latch_key(graph.prefix, self.epoch, topic)
+            items.append(session.declare_queryable(self._latch_key, self._on_latch_query))
+        self._declared = Declared(items, graph.forget)
         graph.remember(self._declared)
+
+    def _on_latch_query(self, query: zenoh.Query) -> None:
+        with self._lock:
+            last = self._last
+        if last is not None:
+            query.reply(self._latch_key, last[0], attachment=last[1])
 
     def publish(self, msg: dict[str, Any]) -> int:
         graph = self._graph
@@ -97,6 +112,8 @@ class EmbeddedPublisher:
             seq = self._seq
             attachment = keys.encode_attachment(seq, time.time(), self.epoch, self.type_name)
             self._zpub.put(payload, attachment=attachment)
+            if self.latched:
+                self._last = (payload, attachment)
         return seq
 
     def close(self) -> None:
@@ -125,7 +142,7 @@ class EmbeddedGraph:
         self._directory = Directory(self.prefix)
         self._pending = PendingTypes(self._known, self._fetch_type)
         liveliness = self.session.liveliness()
-        for kind in ("pub", "srv"):
+        for kind in ("pub", "lat", "srv"):
             liveliness.declare_subscriber(
                 f"{self.prefix}/{kind}/**", self._on_token, history=True
             )
@@ -150,7 +167,7 @@ class EmbeddedGraph:
 
     # -- topics ----------------------------------------------------------------
     def advertise(
-        self, topic: str, type_name: str, msgdef: str | None = None
+        self, topic: str, type_name: str, msgdef: str | None = None, latched: bool = False
     ) -> EmbeddedPublisher:
         self._check_open()
         topic = keys.ros_name(topic)
@@ -162,7 +179,7 @@ class EmbeddedGraph:
                 f"unknown message type {type_name!r} for {topic}; pass msgdef= with its "
                 "definition in the rosbag2 concatenated form"
             )
-        return EmbeddedPublisher(self, topic, type_name)
+        return EmbeddedPublisher(self, topic, type_name, latched)
 
     def subscribe(
         self,
@@ -184,18 +201,32 @@ class EmbeddedGraph:
                 return
             self._pending.run(meta[3], lambda: deliver(zsample.payload.to_bytes(), meta))
 
+        def on_latched(reply: zenoh.Reply) -> None:
+            if reply.ok is not None:
+                on_sample(reply.ok)
+
         zsub = self.session.declare_subscriber(keys.topic_key(self.prefix, topic), on_sample)
         declared = Declared([zsub], self.forget)
         self.remember(declared)
+        self.session.get(keys.latch_query(self.prefix, topic), on_latched, timeout=5.0)
         return declared
 
     def _deliverer(
         self, topic: str, callback: Callable[[Sample], None], want: str | None
     ) -> Callable[[bytes, tuple[int, float, str, str]], None]:
         warned: set[str] = set()
+        newest: dict[str, int] = {}  # epoch -> newest seq delivered (a latched sample can
+        # come both as the query's answer and live: it is delivered once)
+        lock = threading.Lock()
 
         def deliver(payload: bytes, meta: tuple[int, float, str, str]) -> None:
             seq, source_time, epoch, type_name = meta
+            with lock:
+                if seq <= newest.get(epoch, 0):
+                    return
+                newest[epoch] = seq
+                if len(newest) > 256:
+                    newest.pop(next(iter(newest)))
             if want is not None and type_name != want:
                 if epoch not in warned:
                     warned.add(epoch)

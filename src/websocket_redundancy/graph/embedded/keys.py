@@ -6,6 +6,8 @@ Layout under one prefix per domain, ``wr/<domain>``::
     wr/0/s/<service>                        queryable of a service
     wr/0/types/<pkg>/msg/<Name>             queryable: concatenated message definition
     wr/0/pub/<epoch>/<pkg>/msg/<Name>/<topic>    liveliness token per publisher
+    wr/0/lat/<epoch>/<pkg>/msg/<Name>/<topic>    ... per latched publisher
+    wr/0/l/<epoch>/<topic>                  queryable of a latched publisher: its last sample
     wr/0/srv/<epoch>/<pkg>/srv/<Name>/<service>  liveliness token per server
 
 ROS names hold only ``[A-Za-z0-9_/]`` and type names always have three parts, so a
@@ -55,8 +57,18 @@ def types_key(pfx: str, type_name: str) -> str:
     return f"{pfx}/types/{type_name}"
 
 
+def latch_key(pfx: str, epoch: str, topic: str) -> str:
+    """Where a latched publisher answers with its last sample."""
+    return f"{pfx}/l/{epoch}{topic}"
+
+
+def latch_query(pfx: str, topic: str) -> str:
+    """Every latched publisher's last sample of ``topic``."""
+    return f"{pfx}/l/*{topic}"
+
+
 def token_key(pfx: str, kind: str, epoch: str, type_name: str, name: str) -> str:
-    """Liveliness key; ``kind`` is 'pub' or 'srv'."""
+    """Liveliness key; ``kind`` is 'pub', 'lat' (a latched publisher) or 'srv'."""
     return f"{pfx}/{kind}/{epoch}/{type_name}{name}"
 
 
@@ -65,7 +77,7 @@ def parse_token_key(pfx: str, key: str) -> tuple[str, str, str, str] | None:
     if not key.startswith(pfx + "/"):
         return None
     parts = key[len(pfx) + 1 :].split("/")
-    if len(parts) < 6 or parts[0] not in ("pub", "srv"):
+    if len(parts) < 6 or parts[0] not in ("pub", "lat", "srv"):
         return None
     return parts[0], parts[1], "/".join(parts[2:5]), "/" + "/".join(parts[5:])
 
