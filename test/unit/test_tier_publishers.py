@@ -221,3 +221,27 @@ def test_a_client_advertising_latch_true_gets_a_latched_publisher():
     assert seen == [{'data': True}]
     send(tier, a, {'op': 'advertise', 'topic': '/cmd_vel', 'type': TWIST, 'latch': 'yes'})
     assert tier.health()['refused'] == {'bad_field': 1}
+
+
+def test_samples_nobody_takes_wake_the_loop_only_in_bounded_batches():
+    """An inactive tier has no heartbeat tick: its inbox still never holds more than a
+    batch; the samples land in the (bounded) replay buffer."""
+    from websocket_redundancy.tier.service import INBOX_BATCH
+
+    class Counting(Reactor):
+        wakes = 0
+
+        def callFromThread(self, fn, *args):
+            self.wakes += 1
+            fn(*args)
+
+    settings = settings_from_dict({'tiers': {'primary': {}}})
+    graph, reactor = RecordingGraph(), Counting()
+    tier = TierService(settings, 'primary', graph, reactor)
+    imu = graph.advertise('/imu/data', 'sensor_msgs/msg/Imu')
+    tier.track_topics()
+    for _ in range(3 * INBOX_BATCH):
+        imu.publish({})
+    assert reactor.wakes == 3
+    assert len(tier._inbox) == 0  # noqa: SLF001
+    assert len(tier.buffers['/imu/data']) == min(3 * INBOX_BATCH, tier.limits.replay_items)

@@ -5,9 +5,10 @@ only translate: frames go to the core ``Session`` and the commands it returns ar
 carried out here. Graph samples arrive on graph threads and wait in an inbox
 (``_arrive``/``_drain``): a sample of a topic some client takes wakes the reactor
 (one ``reactor.callFromThread`` for the whole batch that is waiting by then); samples
-the tier only buffers wake nothing and are taken in by the next heartbeat tick (10 Hz)
-or before any subscribe, so a resuming client still finds every one of them; nothing
-else in this module is thread-aware.
+the tier only buffers wake nothing and are taken in by the next heartbeat tick (10 Hz),
+before any subscribe (so a resuming client still finds every one of them), or once
+``INBOX_BATCH`` of them wait (an inactive tier has no heartbeat tick, and the inbox
+stays bounded); nothing else in this module is thread-aware.
 
 Cost per sample: the tier keeps what the graph delivered (``Sample``, still encoded)
 in the topic's replay buffer behind a ``LazyFrame``; decoding and the rosbridge JSON
@@ -43,6 +44,7 @@ MAX_PROBES = 4
 ADVERTISE_GRACE_S = 10.0  # rosbridge_server's unregister_timeout: a publisher no client
 # uses any more is closed this long after, so a client that reconnects keeps it
 PROBE_HEADER = 'x-websocket-redundancy-probe'
+INBOX_BATCH = 256  # samples that only wait for the buffer wake the loop after this many
 
 
 def _fast_encoder() -> Callable[[Any], bytes]:
@@ -319,7 +321,8 @@ class TierService:
         topic and no wake-up is pending (a sample only buffered waits for ``beat``)."""
         with self._inbox_lock:
             self._inbox.append(sample)
-            if self._wake_pending or not self.hub.has(sample.topic):
+            if self._wake_pending or (not self.hub.has(sample.topic)
+                                      and len(self._inbox) < INBOX_BATCH):
                 return
             self._wake_pending = True
         self.reactor.callFromThread(self._drain)
