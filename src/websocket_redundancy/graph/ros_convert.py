@@ -1,7 +1,8 @@
 """Helpers of the rclpy graph: message conversion, QoS choice and source keys.
 
-Conversion uses rosbridge_library's ``message_conversion`` so that a tier under ROS 2
-emits exactly the JSON a stock rosbridge server would (``uint8[]`` as base64 text,
+Conversion uses rosbridge_library's ``message_conversion`` (outgoing messages through
+``ros_extract``, its rules compiled once per type) so that a tier under ROS 2 emits
+exactly the JSON a stock rosbridge server would (``uint8[]`` as base64 text,
 ``Time`` as ``{sec, nanosec}``, NaN/Inf as ``None``). Checked identical on
 RobotWebTools/rosbridge_suite branches ``humble`` (2.0.0) and ``ros2`` (2.1.0):
 ``rosbridge_library/internal/message_conversion.py`` ``extract_values(inst)`` and
@@ -31,6 +32,7 @@ from typing import Any
 
 from ..core.streamkeys import sparse_key
 from .port import GraphError
+from .ros_extract import Extractor
 
 LOOK_AGAIN_S = 0.2  # at most this often while a topic's samples cannot be attributed
 _INSTALL_HINT = (
@@ -45,11 +47,22 @@ def conversion():
         from rosbridge_library.internal import message_conversion
     except ImportError as exc:  # rosbridge_library itself, or bson (pymongo) under it
         raise GraphError(f"{_INSTALL_HINT} ({exc.name or exc} is missing)") from exc
+    configure = getattr(message_conversion, "configure", None)
+    if configure is not None:  # rosbridge_library 2.x: base64 for uint8[] unless told
+        configure()  # otherwise; without it every uint8[] field fails ("not configured")
     return message_conversion
 
 
+_extractor = None
+
+
 def to_rosbridge(msg: Any) -> dict[str, Any]:
-    return conversion().extract_values(msg)
+    """``message_conversion.extract_values(msg)``, compiled per type (``ros_extract``)."""
+    global _extractor
+    if _extractor is None:
+        mc = conversion()
+        _extractor = (Extractor(mc).extract if Extractor.usable(mc) else mc.extract_values)
+    return _extractor(msg)
 
 
 def decode_raw(cls: type, raw: bytes, topic: str) -> dict[str, Any]:
