@@ -19,7 +19,7 @@ import time
 from ..clients import LoadClients
 from ..context import Context, figure
 from ..procs import Child, cpu_seconds, http_json, python
-from ..stats import ratio
+from ..stats import ratio, summary
 from ..system import UpSystem
 from ..wsframe import split_url
 
@@ -55,7 +55,8 @@ def measure(ctx: Context, url: str, source: Child | None, pid: int | None, clien
             'nominal_rate_hz': rate, 'cpu_s': None if cpu is None else round(cpu, 3),
             'cpu_us_per_frame': (None if cpu is None or not got['received']
                                  else round(1e6 * cpu / got['received'], 2)),
-            'client_cpu_s': got['client_cpu_s']}
+            'client_cpu_s': got['client_cpu_s'],
+            'latencies_ms': got.get('latencies_ms', [])}
 
 
 def run_tier(ctx, system: UpSystem, clients: int, rate: float, size: int) -> dict:
@@ -122,9 +123,12 @@ def run(ctx: Context) -> dict:
     return summarize(points, servers, p)
 
 
-def _pooled(runs: list[dict]) -> dict:
+def pooled(runs: list[dict]) -> dict:
+    """The windows of one point and server, summed; latency percentiles over every
+    sampled frame (the raw samples are not kept)."""
     offered = sum(m['offered'] for m in runs)
     delivered = sum(m['delivered'] for m in runs)
+    lat = [x for m in runs for x in m.get('latencies_ms', [])]
     cpus = [m['cpu_s'] for m in runs]
     cpu = None if any(c is None for c in cpus) else sum(cpus)
     return {'offered': offered, 'delivered': delivered,
@@ -132,7 +136,8 @@ def _pooled(runs: list[dict]) -> dict:
             'cpu_us_per_frame': None if cpu is None or not delivered
             else round(1e6 * cpu / delivered, 2),
             'achieved_rate_hz': round(sum(m['achieved_rate_hz'] for m in runs) / len(runs), 1),
-            'runs': runs}
+            'latency_ms': summary(lat, 2) if lat else None,
+            'runs': [{k: v for k, v in m.items() if k != 'latencies_ms'} for m in runs]}
 
 
 def summarize(points: list[dict], servers: list[str], p: dict) -> dict:
@@ -140,7 +145,7 @@ def summarize(points: list[dict], servers: list[str], p: dict) -> dict:
     for point in points:
         row = {k: point[k] for k in ('clients', 'rate', 'size')}
         for server in servers:
-            row[server] = _pooled(point[server])
+            row[server] = pooled(point[server])
         row['cpu_ratio'] = ratio(row['tier']['cpu_us_per_frame'],
                                  row['bare']['cpu_us_per_frame'])
         if 'target' in servers:

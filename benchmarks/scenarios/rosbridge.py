@@ -21,14 +21,12 @@ import socket
 import subprocess
 import time
 
-from ..clients import LoadClients
 from ..context import Context, figure
-from ..procs import BenchError, Child, cpu_seconds, free_port_block, http_json, python, wait_for
-from ..stats import ratio, summary
+from ..procs import BenchError, Child, free_port_block, http_json, python, wait_for
+from ..stats import ratio
 from ..system import write_config
-from .fanout import SATURATED, run_bare
+from .fanout import SATURATED, measure, pooled, run_bare
 
-DRAIN_S = 1.0
 TARGET = 5.0  # rosbridge_server's CPU per delivered frame ÷ the tier's, at least
 
 
@@ -138,33 +136,6 @@ class RosServers:
         self.children.clear()
 
 
-def measure(ctx: Context, url: str, source: Child, pid: int, clients: int,
-            rate: float) -> dict:
-    p = ctx.params
-    load = LoadClients(url, clients, sample=16, label=f'wsload {clients}')
-    try:
-        time.sleep(p['warmup_s'])
-
-        def mark() -> tuple[int, float, float]:
-            return (int(source.ask('MARK', 'MARK').split()[1]), cpu_seconds(pid),
-                    time.monotonic())
-        i1, cpu1, t1 = mark()
-        time.sleep(p['window_s'])
-        i2, cpu2, t2 = mark()
-        time.sleep(DRAIN_S)
-        got = load.report(i1 + 1, i2 + 1)
-    finally:
-        load.stop()
-    offered = clients * got['indices']
-    return {'offered': offered, 'delivered': got['received'],
-            'delivered_ratio': ratio(got['received'], offered, 4),
-            'achieved_rate_hz': round(got['indices'] / (t2 - t1), 1),
-            'cpu_s': round(cpu2 - cpu1, 3),
-            'cpu_us_per_frame': (round(1e6 * (cpu2 - cpu1) / got['received'], 2)
-                                 if got['received'] else None),
-            'latencies_ms': got.get('latencies_ms', [])}
-
-
 def run(ctx: Context) -> dict:
     reason = missing()
     if reason:
@@ -201,24 +172,12 @@ def run(ctx: Context) -> dict:
     return summarize(points, servers, p)
 
 
-def _pooled(runs: list[dict]) -> dict:
-    offered = sum(m['offered'] for m in runs)
-    delivered = sum(m['delivered'] for m in runs)
-    cpu = sum(m['cpu_s'] or 0 for m in runs)
-    lat = [x for m in runs for x in m.get('latencies_ms', [])]
-    return {'offered': offered, 'delivered': delivered,
-            'delivered_ratio': ratio(delivered, offered, 4),
-            'cpu_us_per_frame': round(1e6 * cpu / delivered, 2) if delivered else None,
-            'achieved_rate_hz': round(sum(m['achieved_rate_hz'] for m in runs) / len(runs), 1),
-            'latency_ms': summary(lat, 2) if lat else None}
-
-
 def summarize(points: list[dict], servers: tuple[str, ...], p: dict) -> dict:
     figures, out = [], []
     for point in points:
         row = {k: point[k] for k in ('clients', 'rate', 'size')}
         for server in servers:
-            row[server] = _pooled(point[server])
+            row[server] = pooled(point[server])
         t, b = row['tier'], row['rosbridge']
         row['rosbridge_over_tier'] = ratio(b['cpu_us_per_frame'], t['cpu_us_per_frame'])
         row['tier_over_bare'] = ratio(t['cpu_us_per_frame'], row['bare']['cpu_us_per_frame'])
