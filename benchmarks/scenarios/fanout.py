@@ -95,31 +95,39 @@ def run_target(ctx, clients: int, rate: float, size: int) -> dict:
         source.stop()
 
 
+def interleave(ctx: Context, label: str, servers, one) -> list[dict]:
+    """Every point of ``ctx.params['points']``, ``repeats`` times, each server in turn
+    (``one(server, clients, rate, size)`` measures one window); one progress line each."""
+    p = ctx.params
+    points = [{'clients': c, 'rate': r, 'size': s, **{k: [] for k in servers}}
+              for c, r, s in p['points']]
+    total, step = p['repeats'] * len(points), 0
+    for _ in range(p['repeats']):
+        for point in points:
+            step += 1
+            c, r, s = point['clients'], point['rate'], point['size']
+            for server in servers:
+                m = one(server, c, r, s)
+                point[server].append(m)
+                ctx.progress(f'{label} {c}c {r:g}Hz {s}B {server}', step, total,
+                             f'delivered/offered {m["delivered_ratio"]}, '
+                             f'{m["achieved_rate_hz"]:g} Hz, CPU/frame '
+                             f'{m["cpu_us_per_frame"]} µs')
+    return points
+
+
 def run(ctx: Context) -> dict:
     p = ctx.params
     servers = ['tier', 'bare'] + (['target'] if ctx.target else [])
-    points = [{'clients': c, 'rate': r, 'size': s, **{k: [] for k in servers}}
-              for c, r, s in p['points']]
     with UpSystem(ctx.out / 'work', 'fanout', tiers=('primary',), coordinator=False,
                   wide=False) as system:
-        total = p['repeats'] * len(points)
-        step = 0
-        for _ in range(p['repeats']):
-            for point in points:
-                step += 1
-                c, r, s = point['clients'], point['rate'], point['size']
-                for server in servers:
-                    if server == 'tier':
-                        m = run_tier(ctx, system, c, r, s)
-                    elif server == 'bare':
-                        m = run_bare(ctx, c, r, s)
-                    else:
-                        m = run_target(ctx, c, r, s)
-                    point[server].append(m)
-                    ctx.progress(f'fanout {c}c {r:g}Hz {s}B {server}', step, total,
-                                 f'delivered/offered {m["delivered_ratio"]}, '
-                                 f'{m["achieved_rate_hz"]:g} Hz, CPU/frame '
-                                 f'{m["cpu_us_per_frame"]} µs')
+        def one(server, c, r, s):
+            if server == 'tier':
+                return run_tier(ctx, system, c, r, s)
+            if server == 'bare':
+                return run_bare(ctx, c, r, s)
+            return run_target(ctx, c, r, s)
+        points = interleave(ctx, 'fanout', servers, one)
     return summarize(points, servers, p)
 
 

@@ -25,7 +25,7 @@ from ..context import Context, figure
 from ..procs import BenchError, Child, free_port_block, http_json, python, wait_for
 from ..stats import ratio
 from ..system import write_config
-from .fanout import SATURATED, measure, pooled, run_bare
+from .fanout import SATURATED, interleave, measure, pooled, run_bare
 
 TARGET = 5.0  # rosbridge_server's CPU per delivered frame ÷ the tier's, at least
 
@@ -143,32 +143,21 @@ def run(ctx: Context) -> dict:
         return {'figures': [], 'data': {}, 'skipped': reason}
     p = ctx.params
     servers = ('tier', 'rosbridge', 'bare')
-    points = [{'clients': c, 'rate': r, 'size': s, **{k: [] for k in servers}}
-              for c, r, s in p['points']]
     with RosServers(ctx) as ros:
         urls = {'tier': f'ws://127.0.0.1:{ros.tier_port}',
                 'rosbridge': f'ws://127.0.0.1:{ros.rosbridge_port}'}
         pids = {'tier': ros.tier_pid, 'rosbridge': ros.rosbridge_pid}
-        total, step = p['repeats'] * len(points), 0
-        for _ in range(p['repeats']):
-            for point in points:
-                step += 1
-                c, r, s = point['clients'], point['rate'], point['size']
-                for server in servers:
-                    if server == 'bare':
-                        m = run_bare(ctx, c, r, s)
-                    else:
-                        source = ros.source(r, s)
-                        try:
-                            time.sleep(1.0)  # discovery: the server subscribes on demand
-                            m = measure(ctx, urls[server], source, pids[server], c, r)
-                        finally:
-                            source.stop()
-                    point[server].append(m)
-                    ctx.progress(f'rosbridge {c}c {r:g}Hz {s}B {server}', step, total,
-                                 f'delivered/offered {m["delivered_ratio"]}, '
-                                 f'{m["achieved_rate_hz"]:g} Hz, CPU/frame '
-                                 f'{m["cpu_us_per_frame"]} µs')
+
+        def one(server, c, r, s):
+            if server == 'bare':
+                return run_bare(ctx, c, r, s)
+            source = ros.source(r, s)
+            try:
+                time.sleep(1.0)  # discovery: the server subscribes on demand
+                return measure(ctx, urls[server], source, pids[server], c, r)
+            finally:
+                source.stop()
+        points = interleave(ctx, 'rosbridge', servers, one)
     return summarize(points, servers, p)
 
 
