@@ -46,6 +46,8 @@ setup(
             'ruff>=0.5',
             'playwright>=1.40',  # drives the system Chromium in test/browser
             'matplotlib>=3.5',  # the benchmarks' smoke test draws the plots
+            'cbor2>=5',  # decodes the tiers' CBOR frames in the tests
+            'Pillow>=9',  # decodes their PNG frames
         ],
         'bench': [
             'matplotlib>=3.5',  # python -m benchmarks draws its plots with the Agg backend

@@ -3,7 +3,8 @@
     python -m benchmarks.bare --rate 200 --size 100 [--port 0]
 
 It sends one rosbridge ``publish`` frame, shaped and sized like a tier's (orjson, the
-same ``msg.data``, ``epoch`` and ``seq``), to every open connection at ``--rate``,
+same ``msg.data``, ``epoch`` and ``seq``: what a tier sends a client that subscribed
+with ``resume_keys``, as ``wsload`` does), to every open connection at ``--rate``,
 preparing the message once per frame (``prepareMessage`` / ``sendPreparedMessage``),
 and does nothing else: no graph, no sessions, no scopes, no queues, no heartbeats.
 Prints ``READY port=P pid=N``; exits after ``--max-seconds``, on SIGTERM or SIGINT.

@@ -52,7 +52,7 @@ def run_failover(urls: list[str], topic: str) -> None:
 class PlainProtocol(WebSocketClientProtocol):
     def onOpen(self):
         self.sendMessage(json.dumps({'op': 'subscribe', 'topic': self.factory.topic,
-                                     'type': TYPE}).encode())
+                                     'type': TYPE, 'resume_keys': True}).encode())
 
     def onMessage(self, payload, isBinary):
         frame = json.loads(payload)

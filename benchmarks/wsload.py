@@ -113,7 +113,7 @@ async def connect_all(args, totals: Totals) -> tuple[int, int, list]:
     headers = {'Authorization': f'Bearer {args.token}'} if args.token else {}
     subscribe = None if args.idle else wsframe.encode(json.dumps(
         {'op': 'subscribe', 'topic': args.topic, 'type': args.type,
-         'id': 'bench', 'queue_length': 0}))
+         'id': 'bench', 'queue_length': 0, 'resume_keys': True}))
     step = max(1, args.clients // max(1, min(args.sample, args.clients)))
     loop = asyncio.get_running_loop()
     transports: list = []

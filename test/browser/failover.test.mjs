@@ -17,7 +17,7 @@ const ODOM = '/odom'; const IMU = '/imu/data'; const GPS = '/gps/fix';
 const HB = '/websocket_redundancy/heartbeat';
 const TYPES = { [ODOM]: 'nav_msgs/msg/Odometry', [IMU]: 'sensor_msgs/msg/Imu', [GPS]: 'sensor_msgs/msg/NavSatFix' };
 const SET_LEVEL = { op: 'set_level', level: 'error' };
-const HB_SUB = { op: 'subscribe', topic: HB, type: 'std_msgs/msg/String', id: `subscribe:${HB}`, throttle_rate: 0, queue_length: 0 };
+const HB_SUB = { op: 'subscribe', topic: HB, type: 'std_msgs/msg/String', id: `subscribe:${HB}`, throttle_rate: 0, queue_length: 0, resume_keys: true };
 
 const open = (url) => ({ type: 'open', url });
 const closeConn = (url, code, reason) => ({ type: 'close', url, code, reason });
@@ -29,7 +29,7 @@ const deliver = (tier, topic, seq, epoch = 'e1') => ({ type: 'deliver', topic, m
 const notify = (kind, detail) => ({ type: 'notify', kind, detail });
 
 function sub(topic, resume = null, streams = null) {
-  const frame = { op: 'subscribe', topic, type: TYPES[topic], id: `subscribe:${topic}`, throttle_rate: 0, queue_length: 0 };
+  const frame = { op: 'subscribe', topic, type: TYPES[topic], id: `subscribe:${topic}`, throttle_rate: 0, queue_length: 0, resume_keys: true };
   if (resume) frame.resume = { epoch: resume[0], seq: resume[1], streams: streams || { [resume[0]]: resume[1] } };
   return frame;
 }

@@ -109,7 +109,8 @@ def test_a_topic_nobody_takes_is_buffered_but_never_decoded(world):
     client = Client('dashboard')
     with reactor.lock:
         assert tier.admit(client, None) == ''
-        tier.receive(client, json.dumps({'op': 'subscribe', 'topic': ODOM}).encode(), False)
+        tier.receive(client, json.dumps({'op': 'subscribe', 'topic': ODOM,
+                                          'resume_keys': True}).encode(), False)
     wait_for(lambda: ODOM in tier._graph_subs, 'the subscription')  # noqa: SLF001
     _publish(odom, 20, {'pose': {'pose': {'position': {'x': 1.0}}}})
     _publish(imu, 20, {'linear_acceleration': {'z': 9.81}})

@@ -5,8 +5,11 @@ discovery runs on its own time, which no injected clock can step.
 The nodes run without an executor thread and without a running reactor: lifecycle
 triggers are called in-process (``runtime.on_reactor`` then calls straight through).
 """
+import json
+import struct
 import time
 
+import cbor2
 import pytest
 
 rclpy = pytest.importorskip('rclpy')
@@ -15,9 +18,11 @@ from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from twisted.internet import reactor  # noqa: E402
 
+from websocket_redundancy.core.settings import settings_from_dict  # noqa: E402
 from websocket_redundancy.graph.ros import RosGraph, make_executor  # noqa: E402
 from websocket_redundancy.ros.coordinator_node import CoordinatorNode  # noqa: E402
 from websocket_redundancy.ros.tier_node import TierNode  # noqa: E402
+from websocket_redundancy.tier.service import TierService  # noqa: E402
 
 SUCCESS = TransitionCallbackReturn.SUCCESS
 
@@ -154,64 +159,124 @@ def test_when_a_service_is_called_the_future_completes_without_blocking(ros):
     client.destroy_node()
 
 
-def test_when_a_topic_is_latched_a_tier_gives_a_late_client_its_last_sample(ros):
-    """A transient-local publisher's last sample reaches a subscription made later (the
-    graph), and a client that subscribes to the tier afterwards gets it first, as
-    rosbridge_server gives a latched topic to a new subscriber."""
-    import json
+class _Loop:
+    """A reactor stand-in that runs what crosses to it at once (no reactor runs here)."""
 
-    from twisted.internet import task
+    def callFromThread(self, fn, *args):
+        fn(*args)
 
-    from websocket_redundancy.core.settings import settings_from_dict
-    from websocket_redundancy.tier.service import TierService
+    def callLater(self, delay, fn, *args):
+        raise AssertionError('nothing here is delayed')
 
-    class Loop(task.Clock):
-        def callFromThread(self, fn, *args):
-            fn(*args)
 
-    class Client:
-        peer = 'late'
+class _Client:
+    """Records what a tier sends to one client: JSON frames and binary (CBOR) frames."""
 
-        def __init__(self):
-            self.frames = []
+    peer = 'test'
 
-            class _Q:
-                dropped = 0
-            self.queue = _Q()
+    def __init__(self):
+        self.frames, self.binary = [], []
 
-        def send_data(self, prepared):
+        class _Q:
+            dropped = 0
+        self.queue = _Q()
+
+    def send_data(self, prepared):
+        if prepared.binary:
+            self.binary.append(cbor2.loads(prepared.payload))
+        else:
             self.frames.append(json.loads(prepared.payload))
 
-        def send_control(self, payload):
-            pass
+    def send_control(self, payload):
+        pass
 
-        def close_with(self, code, reason):
-            pass
+    def close_with(self, code, reason):
+        pass
 
-    rover_node, tier_node = rclpy.create_node('rover_l'), rclpy.create_node('tier_l')
+
+def _spin_until(executor, done, what, tick=lambda: None, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f'timed out waiting for {what}'
+        executor.spin_once(timeout_sec=0.05)
+        tick()
+
+
+def _tier_on_ros(name):
+    """A rover graph and a tier graph on two nodes of one executor, and a primary tier."""
+    rover_node, tier_node = rclpy.create_node(f'rover_{name}'), rclpy.create_node(f'tier_{name}')
     rover, graph = RosGraph(rover_node), RosGraph(tier_node)
     executor = make_executor()
     executor.add_node(rover_node)
     executor.add_node(tier_node)
-    mission = rover.advertise('/wr_mission', 'std_msgs/msg/String', latched=True)
-    for text in ('leg 1', 'leg 2'):
-        mission.publish({'data': text})
-    tier = TierService(settings_from_dict({'tiers': {'primary': {}}}), 'primary', graph, Loop())
-    deadline = time.monotonic() + 10
-    while not graph.topics().get('/wr_mission') and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    assert graph.topics()['/wr_mission'].latched
-    tier.track_topics()
-    while not tier._latest.get('/wr_mission') and time.monotonic() < deadline:  # noqa: SLF001
-        executor.spin_once(timeout_sec=0.05)
-        tier.beat()
-    late = Client()
-    assert tier.admit(late, None) == ''
-    tier.receive(late, json.dumps({'op': 'subscribe', 'topic': '/wr_mission'}).encode(), False)
-    assert [f['msg'] for f in late.frames] == [{'data': 'leg 2'}]
-    tier.release()
-    rover.close()
-    graph.close()
-    executor.shutdown(timeout_sec=2)
-    rover_node.destroy_node()
-    tier_node.destroy_node()
+    tier = TierService(settings_from_dict({'tiers': {'primary': {}}}), 'primary', graph, _Loop())
+
+    def close():
+        tier.release()
+        rover.close()
+        graph.close()
+        executor.shutdown(timeout_sec=2)
+        rover_node.destroy_node()
+        tier_node.destroy_node()
+    return rover, graph, executor, tier, close
+
+
+def test_when_a_topic_is_latched_a_tier_gives_a_late_client_its_last_sample(ros):
+    """A transient-local publisher's last sample reaches a subscription made later (the
+    graph), and a client that subscribes to the tier afterwards gets it first, as
+    rosbridge_server gives a latched topic to a new subscriber."""
+    rover, graph, executor, tier, close = _tier_on_ros('l')
+    try:
+        mission = rover.advertise('/wr_mission', 'std_msgs/msg/String', latched=True)
+        for text in ('leg 1', 'leg 2'):
+            mission.publish({'data': text})
+        _spin_until(executor, lambda: graph.topics().get('/wr_mission'), 'the latched topic')
+        assert graph.topics()['/wr_mission'].latched
+        tier.track_topics()
+        _spin_until(executor, lambda: tier._latest.get('/wr_mission'),  # noqa: SLF001
+                    'the latched sample at the tier', tick=tier.beat)
+        late = _Client()
+        assert tier.admit(late, None) == ''
+        tier.receive(late, json.dumps({'op': 'subscribe', 'topic': '/wr_mission'}).encode(), False)
+        assert late.frames == [{'op': 'publish', 'topic': '/wr_mission', 'msg': {'data': 'leg 2'}}]
+    finally:
+        close()
+
+
+def test_when_a_client_asks_for_cbor_it_gets_rosbridges_cbor_and_cbor_raw(ros):
+    """Under rclpy a cbor subscriber gets byte sequences as bytes and numeric sequences
+    as typed arrays (rosbridge_library's own rule), a cbor-raw subscriber the CDR bytes,
+    which rclpy deserializes to the message sent."""
+    from rclpy.serialization import deserialize_message
+    from sensor_msgs.msg import CompressedImage
+
+    rover, graph, executor, tier, close = _tier_on_ros('c')
+    try:
+        image = rover.advertise('/wr_image', 'sensor_msgs/msg/CompressedImage')
+        weights = rover.advertise('/wr_weights', 'std_msgs/msg/Float64MultiArray')
+        packed, raw = _Client(), _Client()
+        for client, compression in ((packed, 'cbor'), (raw, 'cbor-raw')):
+            assert tier.admit(client, None) == ''
+            for topic in ('/wr_image', '/wr_weights'):
+                tier.receive(client, json.dumps({'op': 'subscribe', 'topic': topic,
+                                                 'type': image.type_name if 'image' in topic
+                                                 else weights.type_name,
+                                                 'compression': compression}).encode(), False)
+        _spin_until(executor, lambda: graph.topics().get('/wr_image') and
+                    graph.topics().get('/wr_weights'), 'the two topics')
+
+        def sent():
+            image.publish({'format': 'jpeg', 'data': 'AAEC/w=='})
+            weights.publish({'data': [1.5, -2.0]})
+        _spin_until(executor, lambda: len({f['topic'] for f in packed.binary}) == 2
+                    and len({f['topic'] for f in raw.binary}) == 2, 'cbor frames', tick=sent)
+        by_topic = {f['topic']: f['msg'] for f in packed.binary}
+        assert by_topic['/wr_image']['data'] == b'\x00\x01\x02\xff'
+        data = by_topic['/wr_weights']['data']
+        assert data.tag == 86 and struct.unpack('<2d', data.value) == (1.5, -2.0)
+        frame = next(f for f in raw.binary if f['topic'] == '/wr_image')
+        assert set(frame['msg']) == {'secs', 'nsecs', 'bytes'}
+        assert bytes(deserialize_message(frame['msg']['bytes'], CompressedImage).data) == \
+            b'\x00\x01\x02\xff'
+    finally:
+        close()

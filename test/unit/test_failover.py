@@ -39,14 +39,15 @@ P, S, T = 'ws://p', 'ws://s', 'ws://t'
 ODOM, IMU, GPS = '/odom', '/imu/data', '/gps/fix'
 SET_LEVEL = {'op': 'set_level', 'level': 'error'}
 HB_SUB = {'op': 'subscribe', 'topic': HEARTBEAT_TOPIC, 'type': 'std_msgs/msg/String',
-          'id': f'subscribe:{HEARTBEAT_TOPIC}', 'throttle_rate': 0, 'queue_length': 0}
+          'id': f'subscribe:{HEARTBEAT_TOPIC}', 'throttle_rate': 0, 'queue_length': 0,
+          'resume_keys': True}
 TYPES = {ODOM: 'nav_msgs/msg/Odometry', IMU: 'sensor_msgs/msg/Imu',
          GPS: 'sensor_msgs/msg/NavSatFix'}
 
 
 def sub(topic, resume=None):
     frame = {'op': 'subscribe', 'topic': topic, 'type': TYPES[topic], 'id': f'subscribe:{topic}',
-             'throttle_rate': 0, 'queue_length': 0}
+             'throttle_rate': 0, 'queue_length': 0, 'resume_keys': True}
     if resume:
         frame['resume'] = {'epoch': resume[0], 'seq': resume[1],
                            'streams': {resume[0]: resume[1]}}

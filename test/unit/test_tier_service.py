@@ -79,9 +79,26 @@ def test_when_two_clients_subscribe_each_sample_is_encoded_once_and_sent_to_both
     pub.publish({'pose': {'pose': {'position': {'x': 1.5}}}})
     assert a.data[0] is b.data[0]  # the same prepared frame object
     [frame] = a.frames()
-    assert frame['op'] == 'publish' and frame['topic'] == '/odom'
-    assert (frame['epoch'], frame['seq']) == (pub.epoch, 1)
+    assert frame == {'op': 'publish', 'topic': '/odom', 'msg': frame['msg']}  # standard
     assert frame['msg']['pose']['pose']['position']['x'] == 1.5
+
+
+def test_only_clients_that_ask_for_resume_keys_get_epoch_and_seq(world):
+    """When one client subscribes with resume_keys and another without, each gets the
+    same sample: the first with its (epoch, seq), the second as rosbridge sends it."""
+    graph, tiers, _ = world
+    tier = tiers['primary']
+    keyed, plain = connect(tier, 'k'), connect(tier, 'p')
+    send(tier, keyed, {'op': 'subscribe', 'topic': '/odom', 'resume_keys': True})
+    send(tier, plain, {'op': 'subscribe', 'topic': '/odom'})
+    pub = graph.advertise('/odom', 'nav_msgs/msg/Odometry')
+    pub.publish({'pose': {'pose': {'position': {'x': 1.5}}}})
+    pub.publish({'pose': {'pose': {'position': {'x': 2.5}}}})
+    [k1, k2], [p1, p2] = keyed.frames(), plain.frames()
+    assert [(f['epoch'], f['seq']) for f in (k1, k2)] == [(pub.epoch, 1), (pub.epoch, 2)]
+    assert set(p1) == {'op', 'topic', 'msg'} and p2['msg'] == k2['msg']
+    send(tier, keyed, {'op': 'subscribe', 'topic': '/odom', 'resume_keys': 'yes'})
+    assert tier.health()['refused'] == {'bad_field': 1}
 
 
 def test_the_emergency_tier_never_sends_odom(world):
@@ -144,7 +161,8 @@ def test_heartbeat_goes_to_subscribers_with_increasing_seq(world):
     _, tiers, _ = world
     tier = tiers['primary']
     client = connect(tier, 'c')
-    send(tier, client, {'op': 'subscribe', 'topic': '/websocket_redundancy/heartbeat'})
+    send(tier, client, {'op': 'subscribe', 'topic': '/websocket_redundancy/heartbeat',
+                        'resume_keys': True})
     for _ in range(3):
         tier.beat()
     frames = client.frames()

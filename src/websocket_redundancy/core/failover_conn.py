@@ -67,11 +67,14 @@ def sub_id(topic: str) -> str:
 
 def subscribe_frame(sub: Subscribe, resume: Position | None,
                     streams: dict[str, int] | None = None) -> dict[str, Any]:
-    """A ``subscribe``; with ``resume`` (the most recently delivered sample) it asks for
-    the frames after it, and after each of ``streams`` (epoch -> last seq, every stream
-    of the topic, the most recent one included)."""
+    """A ``subscribe`` that asks for the resume key (``epoch``, ``seq``) on every frame
+    (the tier sends standard rosbridge frames otherwise); with ``resume`` (the most
+    recently delivered sample) it asks for the frames after it, and after each of
+    ``streams`` (epoch -> last seq, every stream of the topic, the most recent one
+    included)."""
     frame = {'op': 'subscribe', 'topic': sub.topic, 'type': sub.type, 'id': sub_id(sub.topic),
-             'throttle_rate': sub.throttle_rate, 'queue_length': sub.queue_length}
+             'throttle_rate': sub.throttle_rate, 'queue_length': sub.queue_length,
+             'resume_keys': True}
     if resume is not None:
         all_streams = dict(streams or {})
         all_streams[resume[0]] = resume[1]

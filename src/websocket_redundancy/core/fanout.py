@@ -59,22 +59,35 @@ class Hub:
     def topics(self) -> list[str]:
         return sorted(self._subscribers)
 
-    def publish_frame(self, topic: str, msg: dict[str, Any], epoch: str, seq: int) -> bytes:
-        """The one encoding of a server ``publish`` for every client of this tier."""
-        return self.encode({'op': 'publish', 'topic': topic, 'msg': msg,
-                            'epoch': epoch, 'seq': seq})
+    def publish_frame(self, topic: str, msg: dict[str, Any]) -> bytes:
+        """The one encoding of a server ``publish`` for every client of this tier: the
+        standard rosbridge frame (``LazyFrame.keyed`` adds the resume key)."""
+        return self.encode({'op': 'publish', 'topic': topic, 'msg': msg})
+
+
+def with_key(frame: bytes, epoch: str, seq: int) -> bytes:
+    """``frame`` (a JSON object) with ``"epoch"`` and ``"seq"`` appended: the extension
+    fields of a client that subscribed with ``resume_keys``, at the cost of one copy."""
+    return b'%s,"epoch":%s,"seq":%d}' % (frame[:-1], json.dumps(epoch).encode(), seq)
 
 
 class LazyFrame:
     """A frame built on first use, at most once: a sample a tier buffers for resuming
     clients costs its encoding only if some client takes it. ``build`` returns the
-    bytes, or None when the sample cannot be sent (the shell said why)."""
+    standard bytes, or None when the sample cannot be sent (the shell said why);
+    ``keyed()`` is the same frame with the sample's resume key, made at most once too."""
 
-    __slots__ = ('_build', '_value')
+    __slots__ = ('_build', '_value', 'epoch', 'seq', 'source', '_keyed', '_shapes')
 
-    def __init__(self, build: Callable[[], bytes | None]):
+    def __init__(self, build: Callable[[], bytes | None], epoch: str = '', seq: int = 0,
+                 source: Any = None):
         self._build: Callable[[], bytes | None] | None = build
         self._value: bytes | None = None
+        self.epoch = epoch
+        self.seq = seq
+        self.source = source  # what the frame is made from (the shell's sample)
+        self._keyed: bytes | None = None
+        self._shapes: dict[Hashable, Any] | None = None
 
     def get(self) -> bytes | None:
         build = self._build
@@ -82,6 +95,24 @@ class LazyFrame:
             self._build = None
             self._value = build()
         return self._value
+
+    def keyed(self) -> bytes | None:
+        if self._keyed is None:
+            frame = self.get()
+            if frame is None:
+                return None
+            self._keyed = with_key(frame, self.epoch, self.seq)
+        return self._keyed
+
+    def shaped(self, shape: Hashable, make: Callable[[LazyFrame, Any], Any]) -> Any:
+        """The frame in another ``shape`` (e.g. CBOR), made by ``make(self, shape)`` the
+        first time a client asks for that shape, and kept for the next ones."""
+        shapes = self._shapes
+        if shapes is None:
+            shapes = self._shapes = {}
+        if shape not in shapes:
+            shapes[shape] = make(self, shape)
+        return shapes[shape]
 
     @property
     def built(self) -> bool:

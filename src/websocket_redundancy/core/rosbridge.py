@@ -27,6 +27,7 @@ from .commands import (
     Unadvertise,
     Unsubscribe,
 )
+from .encodings import COMPRESSIONS, STANDARD, Form, form
 from .scope import is_ros_name
 from .settings import ANONYMOUS, Limits, TierSettings
 
@@ -59,6 +60,8 @@ def role_for_token(token: str | None, roles: Mapping[str, str]) -> str | None:
 class _Sub:
     throttle_s: float
     queue_length: int
+    keyed: bool = False  # asked for the resume key (``epoch``, ``seq``) on every frame
+    compression: str = 'none'
 
 
 @dataclass
@@ -76,6 +79,9 @@ class Session:
     advertisers: dict[str, set[str]] = field(default_factory=dict)
     _last_sent: dict[str, float] = field(default_factory=dict)
     throttles: dict[str, float] = field(default_factory=dict)  # topic -> effective, s
+    # topic -> how this client takes it, for topics not taken as standard JSON frames
+    forms: dict[str, Form] = field(default_factory=dict)
+    fragment_size: int = 0  # rosbridge's per-connection fragment_size (0: none)
     _tokens: float = -1.0
     _tokens_at: float = 0.0
 
@@ -106,7 +112,21 @@ class Session:
         call_id = frame.get('id')
         if call_id is not None and not isinstance(call_id, (str, int)):
             return self._refuse('bad_field', "'id' must be a string", op, None)
+        if frame.get('fragment_size') is not None:
+            size = frame['fragment_size']
+            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+                return self._refuse('bad_field', f"{op}: 'fragment_size' must be a positive "
+                                    f'number of characters, got {_short(size)}', op, call_id)
+            self._fragment(min(size, self.limits.max_frame_bytes))
         return handler(self, frame, now)
+
+    def _fragment(self, size: int) -> None:
+        """As rosbridge: any frame's ``fragment_size`` applies to everything sent to
+        this client from then on."""
+        if size != self.fragment_size:
+            self.fragment_size = size
+            for topic, subs in self.subscriptions.items():
+                self._settle(topic, subs)
 
     def _take_token(self, now: float) -> bool:
         rate = self.limits.max_ops_per_s
@@ -178,14 +198,25 @@ class Session:
             return self._refuse('bad_field', "subscribe: 'resume' must be {\"epoch\": str, "
                                 '"seq": int, "streams": {epoch: seq}}', 'subscribe',
                                 frame.get('id'))
+        keys = frame.get('resume_keys', False)
+        if not isinstance(keys, bool):
+            return self._refuse('bad_field', "subscribe: 'resume_keys' must be true or false, "
+                                f'got {_short(keys)}', 'subscribe', frame.get('id'))
+        compression = frame.get('compression') or 'none'
+        if compression not in COMPRESSIONS:
+            return self._refuse('bad_field', "subscribe: 'compression' must be one of "
+                                f'{", ".join(COMPRESSIONS)}, got {_short(compression)}',
+                                'subscribe', frame.get('id'))
         subs = self.subscriptions.get(topic)
         if subs is None and len(self.subscriptions) >= self.limits.max_subscriptions:
             return self._refuse('limit', f'subscribe: more than {self.limits.max_subscriptions} '
                                 'topics on one connection', 'subscribe', frame.get('id'))
         first = subs is None
         subs = self.subscriptions.setdefault(topic, {})
-        subs[str(frame.get('id', ''))] = _Sub(max(0.0, (throttle or 0) / 1000.0), max(0, queue or 0))
-        self.throttles[topic] = min(s.throttle_s for s in subs.values())
+        subs[str(frame.get('id', ''))] = _Sub(max(0.0, (throttle or 0) / 1000.0),
+                                              max(0, queue or 0), keys or resume is not None,
+                                              compression)
+        self._settle(topic, subs)
         if first or resume:
             if resume:
                 return [Subscribe(topic, type_name, resume[0], resume[1])]
@@ -204,12 +235,25 @@ class Session:
         else:
             subs.clear()
         if subs:
-            self.throttles[topic] = min(s.throttle_s for s in subs.values())
+            self._settle(topic, subs)
             return []
         del self.subscriptions[topic]
         self.throttles.pop(topic, None)
+        self.forms.pop(topic, None)
         self._last_sent.pop(topic, None)
         return [Unsubscribe(topic)]
+
+    def _settle(self, topic: str, subs: dict[str, _Sub]) -> None:
+        """What the topic's subscriptions ask for together: the shortest throttle, the
+        resume key on every frame if any of them asked for it, and (as rosbridge picks)
+        the last of png, cbor, cbor-raw any of them asked for."""
+        self.throttles[topic] = min(s.throttle_s for s in subs.values())
+        shape = form(max((s.compression for s in subs.values()), key=COMPRESSIONS.index),
+                     any(s.keyed for s in subs.values()), self.fragment_size)
+        if shape is STANDARD:
+            self.forms.pop(topic, None)
+        else:
+            self.forms[topic] = shape
 
     def _may_publish(self, topic, op, call_id):
         if not self.tier.publish.allows(topic):
@@ -377,6 +421,7 @@ class Session:
         commands += [Unadvertise(t) for t in self.advertised]
         self.subscriptions.clear()
         self.throttles.clear()
+        self.forms.clear()
         self.advertised.clear()
         self.advertisers.clear()
         return commands

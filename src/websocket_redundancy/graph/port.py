@@ -29,16 +29,21 @@ class Sample:
     then kept, so a subscriber that only buffers a sample never pays for decoding it;
     a sample that cannot be decoded raises ``GraphError`` naming its topic and type
     there. Adapters pass ``decode`` (a no-argument function returning the dict)
-    instead of ``msg``.
+    instead of ``msg``, and may pass ``raw`` (the serialized message: CDR with its
+    encapsulation header, for rosbridge's ``cbor-raw``) and ``decode_cbor`` (the message
+    for rosbridge's ``cbor``: byte arrays as bytes, numeric arrays as typed arrays;
+    without it ``cbor_msg`` is ``msg``).
     """
 
     __slots__ = ('topic', 'type_name', 'epoch', 'seq', 'source_time', 'raw_size',
-                 '_msg', '_decode')
+                 '_msg', '_decode', 'raw', '_decode_cbor')
 
     def __init__(self, topic: str, type_name: str, msg: dict[str, Any] | None = None,
                  epoch: str = '', seq: int = 0, source_time: float = 0.0,
                  raw_size: int = 0, *,
-                 decode: Callable[[], dict[str, Any]] | None = None) -> None:
+                 decode: Callable[[], dict[str, Any]] | None = None,
+                 raw: bytes | None = None,
+                 decode_cbor: Callable[[], dict[str, Any]] | None = None) -> None:
         self.topic = topic
         self.type_name = type_name  # e.g. 'nav_msgs/msg/Odometry'
         self.epoch = epoch  # the publisher instance's id
@@ -47,6 +52,8 @@ class Sample:
         self.raw_size = raw_size  # serialized size on the graph, bytes (0 if unknown)
         self._msg = msg
         self._decode = decode
+        self.raw = raw
+        self._decode_cbor = decode_cbor
 
     @property
     def msg(self) -> dict[str, Any]:
@@ -55,6 +62,11 @@ class Sample:
             self._msg = decode()
             self._decode = None
         return self._msg  # type: ignore[return-value]
+
+    def cbor_msg(self) -> dict[str, Any]:
+        """The message in rosbridge's CBOR form (decoded on each call: a tier asks
+        once per sample and keeps the frame)."""
+        return self._decode_cbor() if self._decode_cbor is not None else self.msg
 
     @property
     def decoded(self) -> bool:

@@ -40,7 +40,14 @@ from rclpy.subscription import Subscription
 
 from ..core.settings import STATUS_TOPIC
 from .port import GraphError, Sample, TopicInfo
-from .ros_convert import SourceKeys, decode_raw, from_rosbridge, to_rosbridge, type_class
+from .ros_convert import (
+    SourceKeys,
+    decode_raw,
+    from_rosbridge,
+    to_cbor,
+    to_rosbridge,
+    type_class,
+)
 
 log = logging.getLogger(__name__)
 MAINTENANCE_S = 0.05
@@ -195,7 +202,8 @@ class RosGraph:
             source_time = stamp / 1e9 if isinstance(stamp, int) and stamp > 0 else time.time()
             try:
                 callback(Sample(topic, type_name, None, epoch, seq, source_time, len(raw),
-                                decode=lambda: decode_raw(cls, raw, topic)))
+                                decode=lambda: decode_raw(cls, raw, topic), raw=raw,
+                                decode_cbor=lambda: decode_raw(cls, raw, topic, to_cbor)))
             except Exception:  # never raise into the executor: say which topic failed
                 log.exception("subscription callback for %s raised", topic)
 

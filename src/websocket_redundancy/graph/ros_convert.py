@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..core.streamkeys import sparse_key
@@ -65,11 +66,20 @@ def to_rosbridge(msg: Any) -> dict[str, Any]:
     return _extractor(msg)
 
 
-def decode_raw(cls: type, raw: bytes, topic: str) -> dict[str, Any]:
-    """A raw (serialized) sample of ``cls`` as rosbridge JSON; ``GraphError`` if it is not one."""
+def to_cbor(msg: Any) -> dict[str, Any]:
+    """A ROS message in rosbridge's CBOR form (rosbridge_library's own rule: byte
+    sequences as bytes, numeric sequences as typed arrays)."""
+    from rosbridge_library.internal.cbor_conversion import extract_cbor_values
+    return extract_cbor_values(msg)
+
+
+def decode_raw(cls: type, raw: bytes, topic: str,
+               convert: Callable[[Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A raw (serialized) sample of ``cls`` as rosbridge JSON (or ``convert``'s form);
+    ``GraphError`` if it is not one."""
     from rclpy.serialization import deserialize_message
     try:
-        return to_rosbridge(deserialize_message(raw, cls))
+        return (convert or to_rosbridge)(deserialize_message(raw, cls))
     except GraphError:
         raise
     except Exception as exc:

@@ -30,6 +30,7 @@ from typing import Any
 from autobahn.twisted.websocket import WebSocketServerFactory
 
 from ..core import commands as cmd
+from ..core.encodings import STANDARD, Form, cbor, fragments, png_frame
 from ..core.fanout import Hub, LazyFrame
 from ..core.heartbeat import client_heartbeat
 from ..core.ringbuffer import EPOCHS_REMEMBERED, ReplayBuffer
@@ -154,7 +155,11 @@ class TierService:
         log.warning('%s: refused from %s: %s', self.tier.name, proto.peer, command.detail)
 
     def _do_Reply(self, proto, command: cmd.Reply) -> None:
-        proto.send_control(self.hub.encode(command.frame))
+        frame = self.hub.encode(command.frame)
+        size = self.clients[proto].fragment_size if proto in self.clients else 0
+        for piece in fragments(frame, size, str(command.frame.get('id', ''))) if size \
+                else (frame,):
+            proto.send_control(piece)
 
     def _do_Close(self, proto, command: cmd.Close) -> None:
         proto.close_with(command.code, command.reason)
@@ -175,10 +180,10 @@ class TierService:
         """A new subscriber to a latched topic gets each publisher's last sample first,
         as rosbridge_server's transient-local subscription gives it (a resuming client
         had them from the tier it left)."""
+        form = self.clients[proto].forms.get(topic, STANDARD)
         for lazy in list(self._latest.get(topic, {}).values()):
-            frame = lazy.get()
-            if frame is not None:
-                proto.send_data(self.factory.prepareMessage(frame))
+            for prepared in lazy.shaped(form, self._shape):
+                proto.send_data(prepared)
 
     def _replay(self, proto, command: cmd.Subscribe) -> None:
         """Send what a resuming client missed, after the gap notice if there is one.
@@ -193,12 +198,13 @@ class TierService:
         frames, gap = buffer.since(epoch, seq, self.clock(), dict(command.streams))
         if gap is not None:
             proto.send_control(self.hub.encode(gap.to_wire(command.topic, None)))
+        form = self.clients[proto].forms.get(command.topic, STANDARD)
         sent = 0
         for lazy in frames:
-            frame = lazy.get()
-            if frame is not None:
-                proto.send_data(self.factory.prepareMessage(frame))
-                sent += 1
+            shaped = lazy.shaped(form, self._shape)
+            for prepared in shaped:
+                proto.send_data(prepared)
+            sent += bool(shaped)
         self.replayed += sent
 
     def _graph_subscribe(self, topic: str, type_name: str | None) -> None:
@@ -345,7 +351,7 @@ class TierService:
         if not keys and topic not in self._tracked:
             return
         now = self.clock() if now is None else now
-        lazy = LazyFrame(partial(self._encode, sample))
+        lazy = LazyFrame(partial(self._encode, sample), sample.epoch, sample.seq, sample)
         buffer = self.buffers.get(topic)
         if buffer is None:
             buffer = self.buffers[topic] = ReplayBuffer(self.limits.replay_items,
@@ -358,9 +364,7 @@ class TierService:
             if len(latest) > EPOCHS_REMEMBERED:
                 latest.pop(next(iter(latest)))
         if keys:
-            frame = lazy.get()
-            if frame is not None:
-                self._fan_out(topic, frame, keys, now)
+            self._fan_out(topic, lazy, keys, now)
 
     def _encode(self, sample: Sample) -> bytes | None:
         """The ``publish`` frame of ``sample`` (decoded here, the first time anyone
@@ -373,20 +377,70 @@ class TierService:
                 self._undecodable.add(sample.topic)
                 log.error('%s: %s; such samples are dropped', self.tier.name, exc)
             return None
-        return self.hub.publish_frame(sample.topic, msg, sample.epoch, sample.seq)
+        return self.hub.publish_frame(sample.topic, msg)
 
-    def _fan_out(self, topic: str, frame: bytes, subscribers, now: float) -> None:
-        """The hot path: one prepared frame, one dict lookup per client unless it asked
-        for a throttle."""
-        prepared = self.factory.prepareMessage(frame)
+    def _fan_out(self, topic: str, lazy: LazyFrame, subscribers, now: float) -> None:
+        """The hot path: one prepared standard frame, two dict lookups per client unless
+        it asked for a throttle; clients that asked for another form (the resume key,
+        CBOR, PNG, fragments) get that form, made once per sample and form."""
+        plain = last = shaped = None
         sent = 0
         for proto, session in list(subscribers.items()):
             throttle = session.throttles.get(topic)
             if throttle is None or (throttle and not session.wants(topic, now)):
                 continue
-            proto.send_data(prepared)
+            form = session.forms.get(topic)
+            if form is None:
+                if plain is None:
+                    frame = lazy.get()
+                    if frame is None:
+                        return
+                    plain = self.factory.prepareMessage(frame)
+                proto.send_data(plain)
+            else:
+                if form is not last:  # forms are interned: most clients share one
+                    last, shaped = form, lazy.shaped(form, self._shape)
+                if not shaped:
+                    continue
+                for prepared in shaped:
+                    proto.send_data(prepared)
             sent += 1
         self.delivered += sent
+
+    def _shape(self, lazy: LazyFrame, form: Form) -> list:
+        """The prepared WebSocket frame(s) of ``lazy`` in ``form``; [] if the sample
+        cannot be sent (the shell said why)."""
+        if form.binary:
+            frame = self._cbor_frame(lazy, form)
+        else:
+            frame = lazy.keyed() if form.keyed else lazy.get()
+            if frame is not None and form.compression == 'png':
+                frame = png_frame(frame)
+        if frame is None:
+            return []
+        if form.binary:
+            return [self.factory.prepareMessage(frame, isBinary=True)]
+        pieces = fragments(frame, form.fragment_size, f'{lazy.epoch}:{lazy.seq}') \
+            if form.fragment_size else [frame]
+        return [self.factory.prepareMessage(piece) for piece in pieces]
+
+    def _cbor_frame(self, lazy: LazyFrame, form: Form) -> bytes | None:
+        """rosbridge's ``cbor`` (the message with byte strings and typed arrays) or
+        ``cbor-raw`` (its serialized bytes and the source time; ``cbor`` for samples the
+        graph gave no bytes for) as one binary CBOR frame."""
+        sample: Sample = lazy.source
+        frame: dict[str, Any] = {'op': 'publish', 'topic': sample.topic}
+        if form.compression == 'cbor-raw' and sample.raw is not None:
+            secs, frac = divmod(sample.source_time, 1.0)
+            frame['msg'] = {'secs': int(secs), 'nsecs': int(frac * 1e9), 'bytes': sample.raw}
+        else:
+            try:
+                frame['msg'] = sample.cbor_msg()
+            except GraphError:
+                return None  # the JSON form says why, once per topic
+        if form.keyed:
+            frame['epoch'], frame['seq'] = sample.epoch, sample.seq
+        return cbor(frame)
 
     def beat(self) -> None:
         """One heartbeat to this tier's own clients, from this tier's own loop; samples
@@ -397,9 +451,11 @@ class TierService:
         if keys:
             msg = client_heartbeat(self.tier.name, self.session_id, self._heartbeat_seq,
                                     time.time())
-            frame = self.hub.publish_frame(HEARTBEAT_TOPIC, msg, self.session_id,
-                                           self._heartbeat_seq)
-            self._fan_out(HEARTBEAT_TOPIC, frame, keys, self.clock())
+            beat = Sample(HEARTBEAT_TOPIC, 'std_msgs/msg/String', msg, self.session_id,
+                          self._heartbeat_seq)
+            lazy = LazyFrame(partial(self.hub.publish_frame, HEARTBEAT_TOPIC, msg),
+                             self.session_id, self._heartbeat_seq, beat)
+            self._fan_out(HEARTBEAT_TOPIC, lazy, keys, self.clock())
 
     # ---- views --------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

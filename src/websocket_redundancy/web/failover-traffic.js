@@ -73,10 +73,15 @@ export class Conn {
 
 export const subId = (topic) => `subscribe:${topic}`;
 
-/** A `subscribe`, with `resume` from the last delivered sample and every stream's seq. */
+/**
+ * A `subscribe` that asks for the resume key (`epoch`, `seq`) on every frame (the tier
+ * sends standard rosbridge frames otherwise), with `resume` from the last delivered
+ * sample and every stream's seq.
+ */
 export function subscribeFrame(sub, resume, streams) {
   const frame = { op: 'subscribe', topic: sub.topic, type: sub.type, id: subId(sub.topic),
-    throttle_rate: sub.throttle_rate || 0, queue_length: sub.queue_length || 0 };
+    throttle_rate: sub.throttle_rate || 0, queue_length: sub.queue_length || 0,
+    resume_keys: true };
   if (resume) {
     const all = { ...(streams || {}), [resume[0]]: resume[1] };
     frame.resume = { epoch: resume[0], seq: resume[1], streams: all };

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from rosbags.interfaces import Nodetype
 
+from ...core.encodings import TYPED_ARRAY_TAGS, Tagged
 from ..port import GraphError
 
 Converter = Callable[[Any], Any]
@@ -134,6 +135,63 @@ def _value_out(value: Any) -> Any:
 def to_rosbridge(msg: Any) -> dict[str, Any]:
     """A rosbags message object as a plain dict in rosbridge JSON form."""
     return {name: _value_out(getattr(msg, attr)) for attr, name in _out_plan(type(msg))}
+
+
+_CBOR_PLANS: dict[type, list[tuple[str, str, bool]]] = {}
+
+
+def _cbor_plan(typestore: Any, cls: type) -> list[tuple[str, str, bool]]:
+    """(attribute, JSON name, unbounded sequence of a primitive) per field: only those
+    go as bytes or typed arrays (rosbridge's rule; fixed arrays are plain lists)."""
+    plan = _CBOR_PLANS.get(cls)
+    if plan is None:
+        fields = dict(typestore.fielddefs[cls.__msgtype__][1])
+        plan = []
+        for attr, name in _out_plan(cls):
+            node, desc = fields.get(name, fields.get(attr, (None, None)))
+            packed = (node == Nodetype.SEQUENCE and desc[1] == 0
+                      and desc[0][0] == Nodetype.BASE and desc[0][1][0] != "string")
+            plan.append((attr, name, packed))
+        _CBOR_PLANS[cls] = plan
+    return plan
+
+
+def _cbor_array(value: np.ndarray) -> Any:
+    if value.dtype == np.uint8:
+        return value.tobytes()
+    tag = TYPED_ARRAY_TAGS.get(f"{value.dtype.kind}{value.dtype.itemsize}")
+    if tag is None:  # bool[]: a plain list, as rosbridge sends it
+        return value.tolist()
+    return Tagged(tag, value.astype(value.dtype.newbyteorder("<"), copy=False).tobytes())
+
+
+def _cbor_out(typestore: Any, value: Any) -> Any:
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.tolist()
+    if kind is list:
+        return [_cbor_out(typestore, x) for x in value]
+    if dataclasses.is_dataclass(value):
+        return to_cbor(typestore, value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def to_cbor(typestore: Any, msg: Any) -> dict[str, Any]:
+    """A rosbags message object in rosbridge's CBOR form: unbounded uint8/char
+    sequences as bytes, other numeric sequences as RFC 8746 typed arrays
+    (little-endian), fixed arrays as lists, floats as they are (NaN too)."""
+    out = {}
+    for attr, name, packed in _cbor_plan(typestore, type(msg)):
+        value = getattr(msg, attr)
+        if packed and type(value) is np.ndarray:
+            out[name] = _cbor_array(value)
+        elif packed and isinstance(value, (bytes, bytearray, memoryview)):
+            out[name] = bytes(value)
+        else:
+            out[name] = _cbor_out(typestore, value)
+    return out
 
 
 # -------------------------------------------------------------- from rosbridge

@@ -32,7 +32,7 @@ from zenoh.handlers import Callback
 
 from ..port import GraphError, Sample, TopicInfo
 from . import keys
-from .convert import from_rosbridge, to_rosbridge
+from .convert import from_rosbridge, to_cbor, to_rosbridge
 from .discovery import Directory, PendingTypes
 from .services import client_callbacks, server_callback, settler
 from .typestore import (
@@ -234,7 +234,9 @@ class EmbeddedGraph:
                                 topic, epoch, type_name, want)
                 return
             sample = Sample(topic, type_name, None, epoch, seq, source_time, len(payload),
-                            decode=lambda: self._decode(topic, type_name, epoch, payload))
+                            decode=lambda: self._decode(topic, type_name, epoch, payload),
+                            raw=payload, decode_cbor=lambda: self._decode(
+                                topic, type_name, epoch, payload, self._to_cbor))
             try:
                 callback(sample)
             except Exception:
@@ -242,13 +244,18 @@ class EmbeddedGraph:
 
         return deliver
 
-    def _decode(self, topic: str, type_name: str, epoch: str, payload: bytes) -> dict[str, Any]:
-        """A sample's CDR payload as rosbridge JSON (run when the sample is first read)."""
+    def _decode(self, topic: str, type_name: str, epoch: str, payload: bytes,
+                convert: Callable[[Any], dict[str, Any]] = to_rosbridge) -> dict[str, Any]:
+        """A sample's CDR payload as rosbridge JSON, or ``convert``'s form (run when the
+        sample is first read)."""
         try:
-            return to_rosbridge(self.typestore.deserialize_cdr(payload, type_name))
+            return convert(self.typestore.deserialize_cdr(payload, type_name))
         except Exception as exc:
             raise GraphError(f"{topic}: cannot decode a {type_name} sample from {epoch}: "
                              f"{exc}") from exc
+
+    def _to_cbor(self, msg: Any) -> dict[str, Any]:
+        return to_cbor(self.typestore, msg)
 
     def topics(self) -> dict[str, TopicInfo]:
         return self._directory.topics()
