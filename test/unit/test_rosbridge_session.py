@@ -192,3 +192,37 @@ def test_services_beyond_the_control_namespace_need_a_role():
         CallService(None, '/rover/reboot', None, {})]
     assert send(anonymous, {'op': 'call_service', 'service': '/websocket_redundancy/status'}) \
         == [CallService(None, '/websocket_redundancy/status', None, {})]
+
+
+@pytest.mark.parametrize('extra, why', [
+    ({'id': ['x']}, "'id' must be a string"),
+    ({'id': 'c1', 'fragment_size': -1}, "'fragment_size' must be a positive number"),
+])
+def test_a_refused_call_service_is_still_answered_with_a_failed_response(extra, why):
+    """When a call_service is refused before it is read as a call, the standard client
+    still gets the failed service_response it waits for (never a hang)."""
+    s = session()
+    refused, reply = send(s, {'op': 'call_service', 'service': '/websocket_redundancy/status',
+                              **extra})
+    assert isinstance(refused, Refused) and why in refused.detail
+    assert reply.frame['op'] == 'service_response' and reply.frame['result'] is False
+    assert why in reply.frame['values'] and reply.frame['service'] == '/websocket_redundancy/status'
+    assert reply.frame.get('id') == (extra['id'] if isinstance(extra['id'], str) else None)
+
+
+def test_a_call_service_over_the_rate_limit_gets_a_failed_response():
+    s = session()
+    call = {'op': 'call_service', 'service': '/websocket_redundancy/status', 'id': 'c'}
+    results = [send(s, call, now=0.0) for _ in range(21)]
+    assert all(len(r) == 1 and type(r[0]) is CallService for r in results[:20])
+    refused, reply = results[20]
+    assert refused.kind == 'limit'
+    assert reply.frame == {'op': 'service_response', 'service': '/websocket_redundancy/status',
+                           'values': refused.detail, 'result': False, 'id': 'c'}
+
+
+def test_a_refused_call_with_set_level_gets_both_the_status_and_the_response():
+    s = session()
+    send(s, {'op': 'set_level', 'level': 'error'})
+    commands = send(s, {'op': 'call_service', 'service': '/x', 'id': ['bad']})
+    assert [c.frame['op'] for c in commands if type(c) is Reply] == ['status', 'service_response']

@@ -87,38 +87,60 @@ class Session:
 
     # ---- incoming -----------------------------------------------------------------
     def receive(self, data: bytes | str, is_binary: bool, now: float) -> list[Any]:
+        frame, commands = self._receive(data, is_binary, now)
+        if commands and type(commands[0]) is Refused and isinstance(frame, dict):
+            self._answer_refusal(frame, commands)
+        return commands
+
+    def _answer_refusal(self, frame: dict, commands: list[Any]) -> None:
+        """A refused request a standard client waits on (``call_service``) still gets
+        its failed reply, whatever refused it, so nothing hangs."""
+        answer = _FAILED_REPLIES.get(frame.get('op'))
+        if answer is None or any(type(c) is Reply and c.frame.get('op') == answer[0]
+                                 for c in commands):
+            return
+        commands.append(Reply(answer[1](frame, commands[0].detail)))
+
+    def _receive(self, data: bytes | str, is_binary: bool,
+                 now: float) -> tuple[Any, list[Any]]:
+        """(the parsed frame or None, the commands)."""
         if is_binary:
-            return self._refuse('binary', 'binary frames are not supported; send rosbridge '
-                                'v2 JSON as text frames', None, None)
+            return None, self._refuse('binary', 'binary frames are not supported; send '
+                                      'rosbridge v2 JSON as text frames', None, None)
         size = len(data)
         if size > self.limits.max_frame_bytes:
-            return [Refused('limit', f'frame of {size} bytes is over the '
-                            f'{self.limits.max_frame_bytes}-byte limit'),
-                    Close(1009, 'frame too large')]
-        if not self._take_token(now):
-            return self._refuse('limit', f'more than {self.limits.max_ops_per_s:g} '
-                                'operations per second; slow down', None, None)
+            return None, [Refused('limit', f'frame of {size} bytes is over the '
+                                  f'{self.limits.max_frame_bytes}-byte limit'),
+                          Close(1009, 'frame too large')]
         try:
             frame = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
-            return self._refuse('malformed', f'frame is not valid JSON ({exc})', None, None)
+            frame = exc
+        if not self._take_token(now):
+            return frame, self._refuse('limit', f'more than {self.limits.max_ops_per_s:g} '
+                                       'operations per second; slow down', None, None)
+        if isinstance(frame, Exception):
+            return None, self._refuse('malformed', f'frame is not valid JSON ({frame})',
+                                      None, None)
         if not isinstance(frame, dict):
-            return self._refuse('malformed', 'a rosbridge frame must be a JSON object', None, None)
+            return None, self._refuse('malformed', 'a rosbridge frame must be a JSON object',
+                                      None, None)
         op = frame.get('op')
         handler = _HANDLERS.get(op) if isinstance(op, str) else None
         if handler is None:
-            return self._refuse('unknown_op', f'unknown op {op!r}; supported: '
-                                f'{", ".join(sorted(_HANDLERS))}', op, frame.get('id'))
+            return frame, self._refuse('unknown_op', f'unknown op {op!r}; supported: '
+                                       f'{", ".join(sorted(_HANDLERS))}', op, frame.get('id'))
         call_id = frame.get('id')
         if call_id is not None and not isinstance(call_id, (str, int)):
-            return self._refuse('bad_field', "'id' must be a string", op, None)
+            return frame, self._refuse('bad_field', "'id' must be a string", op, None)
         if frame.get('fragment_size') is not None:
             size = frame['fragment_size']
             if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-                return self._refuse('bad_field', f"{op}: 'fragment_size' must be a positive "
-                                    f'number of characters, got {_short(size)}', op, call_id)
+                return frame, self._refuse('bad_field', f"{op}: 'fragment_size' must be a "
+                                           f'positive number of characters, got '
+                                           f'{_short(size)}', op, call_id)
             self._fragment(min(size, self.limits.max_frame_bytes))
-        return handler(self, frame, now)
+        return frame, handler(self, frame, now)
 
     def _fragment(self, size: int) -> None:
         """As rosbridge: any frame's ``fragment_size`` applies to everything sent to
@@ -374,10 +396,8 @@ class Session:
         return [CallService(frame.get('id'), service, type_name, args, float(timeout))]
 
     def _service_error(self, frame, service, text, kind='bad_field'):
-        reply = {'op': 'service_response', 'service': service, 'values': text, 'result': False}
-        if frame.get('id') is not None:
-            reply['id'] = frame['id']
-        return [Refused(kind, f'call_service {service}: {text}'), Reply(reply)]
+        return [Refused(kind, f'call_service {service}: {text}'),
+                Reply(_failed_service_response(frame, text, service))]
 
     def _op_set_level(self, frame, now):
         level = frame.get('level')
@@ -443,6 +463,20 @@ def _resume(value: Any):
             isinstance(e, str) and _is_seq(s) for e, s in streams.items()):
         return ()
     return (value['epoch'], value['seq']), tuple(sorted(streams.items()))
+
+
+def _failed_service_response(frame: dict, text: str, service: Any = None) -> dict[str, Any]:
+    """rosbridge's failed ``service_response``: ``result`` false, the reason in ``values``."""
+    service = frame.get('service') if service is None else service
+    reply = {'op': 'service_response', 'service': service if isinstance(service, str) else '',
+             'values': text, 'result': False}
+    if isinstance(frame.get('id'), (str, int)):
+        reply['id'] = frame['id']
+    return reply
+
+
+# op -> (the reply op a standard client waits for, how to fail it)
+_FAILED_REPLIES = {'call_service': ('service_response', _failed_service_response)}
 
 
 def _short(value: Any) -> str:
