@@ -63,11 +63,14 @@ class LoadClients:
 
     def __init__(self, url: str, clients: int, *, idle: bool = False, sample: int = 32,
                  token: str | None = None, topic: str = '/bench/stream',
-                 max_seconds: float = 600.0, label: str = 'load') -> None:
+                 max_seconds: float = 600.0, label: str = 'load',
+                 standard: bool = False) -> None:
         args = ['--url', url, '--clients', str(clients), '--sample', str(sample),
                 '--topic', topic, '--max-seconds', f'{max_seconds:g}']
         if idle:
             args.append('--idle')
+        if standard:
+            args.append('--standard')
         if token:
             args += ['--token', token]
         self.clients = clients

@@ -113,7 +113,7 @@ async def connect_all(args, totals: Totals) -> tuple[int, int, list]:
     headers = {'Authorization': f'Bearer {args.token}'} if args.token else {}
     subscribe = None if args.idle else wsframe.encode(json.dumps(
         {'op': 'subscribe', 'topic': args.topic, 'type': args.type,
-         'id': 'bench', 'queue_length': 0, 'resume_keys': True}))
+         'id': 'bench', 'queue_length': 0, 'resume_keys': not args.standard}))
     step = max(1, args.clients // max(1, min(args.sample, args.clients)))
     loop = asyncio.get_running_loop()
     transports: list = []
@@ -182,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--type', default='std_msgs/msg/String')
     parser.add_argument('--token')
     parser.add_argument('--idle', action='store_true', help='connect, subscribe to nothing')
+    parser.add_argument('--standard', action='store_true',
+                        help='subscribe as a plain rosbridge client (no resume_keys: frames '
+                        'without epoch/seq); the default asks for them, as failover clients do')
     parser.add_argument('--sample', type=int, default=32,
                         help='connections that record latency (spread evenly)')
     parser.add_argument('--batch', type=int, default=50, help='connections opened at once')

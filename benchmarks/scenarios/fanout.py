@@ -1,5 +1,8 @@
 """fanout: delivered/offered and server CPU per delivered frame, one tier against a bare
-Autobahn broadcaster (``benchmarks.bare``), measured in the same run, interleaved.
+Autobahn broadcaster (``benchmarks.bare``), measured in the same run, interleaved. The
+tier is measured twice: with clients that ask for the resume keys (``tier``: the frames
+the failover clients get, shaped like the bare broadcaster's) and with plain rosbridge
+clients (``standard``: the standard frame, 25 bytes shorter).
 
 One tier (``--no-coordinator``, capacity raised) fed by the benchmark source; per point
 (clients, rate, size) and repeat: the tier, then the bare broadcaster (then the
@@ -28,11 +31,12 @@ SATURATED = 0.95  # a server below this share of the nominal rate could not keep
 
 
 def measure(ctx: Context, url: str, source: Child | None, pid: int | None, clients: int,
-            rate: float) -> dict:
+            rate: float, standard: bool = False) -> dict:
     """One window against whatever serves ``url``; ``source`` answers MARK (or None:
-    the clients' largest index stands in); ``pid`` is the server's (or None)."""
+    the clients' largest index stands in); ``pid`` is the server's (or None);
+    ``standard``: the clients subscribe as plain rosbridge clients (no resume keys)."""
     p = ctx.params
-    load = LoadClients(url, clients, sample=16, label=f'wsload {clients}')
+    load = LoadClients(url, clients, sample=16, label=f'wsload {clients}', standard=standard)
     try:
         time.sleep(p['warmup_s'])
 
@@ -59,10 +63,12 @@ def measure(ctx: Context, url: str, source: Child | None, pid: int | None, clien
             'latencies_ms': got.get('latencies_ms', [])}
 
 
-def run_tier(ctx, system: UpSystem, clients: int, rate: float, size: int) -> dict:
+def run_tier(ctx, system: UpSystem, clients: int, rate: float, size: int,
+             standard: bool = False) -> dict:
     source = system.source(rate, size)
     try:
-        return measure(ctx, system.url(), source, system.tier_pid('primary'), clients, rate)
+        return measure(ctx, system.url(), source, system.tier_pid('primary'), clients, rate,
+                       standard)
     finally:
         system.stop_sources()
 
@@ -118,12 +124,12 @@ def interleave(ctx: Context, label: str, servers, one) -> list[dict]:
 
 def run(ctx: Context) -> dict:
     p = ctx.params
-    servers = ['tier', 'bare'] + (['target'] if ctx.target else [])
+    servers = ['tier', 'standard', 'bare'] + (['target'] if ctx.target else [])
     with UpSystem(ctx.out / 'work', 'fanout', tiers=('primary',), coordinator=False,
                   wide=False) as system:
         def one(server, c, r, s):
-            if server == 'tier':
-                return run_tier(ctx, system, c, r, s)
+            if server in ('tier', 'standard'):
+                return run_tier(ctx, system, c, r, s, standard=server == 'standard')
             if server == 'bare':
                 return run_bare(ctx, c, r, s)
             return run_target(ctx, c, r, s)
@@ -156,6 +162,9 @@ def summarize(points: list[dict], servers: list[str], p: dict) -> dict:
             row[server] = pooled(point[server])
         row['cpu_ratio'] = ratio(row['tier']['cpu_us_per_frame'],
                                  row['bare']['cpu_us_per_frame'])
+        if 'standard' in servers:
+            row['standard_cpu_ratio'] = ratio(row['standard']['cpu_us_per_frame'],
+                                              row['bare']['cpu_us_per_frame'])
         if 'target' in servers:
             row['target_cpu_ratio'] = ratio(row['target']['cpu_us_per_frame'],
                                             row['bare']['cpu_us_per_frame'])
@@ -168,6 +177,10 @@ def summarize(points: list[dict], servers: list[str], p: dict) -> dict:
         figures.append(figure(f'CPU/frame tier ÷ bare, {label}{behind}', row['cpu_ratio'], '×',
                               '≤ 1.0×', None if row['cpu_ratio'] is None
                               else row['cpu_ratio'] <= 1.0))
+        if 'standard' in servers:
+            std = row['standard_cpu_ratio']
+            figures.append(figure(f'CPU/frame tier (standard clients) ÷ bare, {label}', std,
+                                  '×', '≤ 1.0×', None if std is None else std <= 1.0))
         d = row['tier']['delivered_ratio']
         frames_s = row['clients'] * row['rate']
         target, ok = '', None
@@ -179,7 +192,9 @@ def summarize(points: list[dict], servers: list[str], p: dict) -> dict:
         if 'target' in servers:
             figures.append(figure(f'CPU/frame target ÷ bare, {label}', row['target_cpu_ratio'],
                                   '×'))
-    setup = (f'1 tier (--no-coordinator) vs benchmarks.bare, {p["repeats"]} interleaved '
+    setup = ('1 tier (--no-coordinator) with clients that ask for resume keys (tier) and '
+             'with plain rosbridge clients (standard) '
+             f'vs benchmarks.bare, {p["repeats"]} interleaved '
              f'repeat(s) of {p["window_s"]:g} s windows per point; 1 wsload client process '
              'holds all connections')
     return {'figures': figures, 'data': {'points': out, 'setup': setup}}

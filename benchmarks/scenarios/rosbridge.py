@@ -8,8 +8,8 @@ the tier (``websocket_redundancy.ros.tier_node``, node ``primary``, configured a
 activated with ``ros2 lifecycle set``, every topic in scope) and ``rosbridge_websocket``
 (127.0.0.1). Per point (clients, rate, size) and repeat: a fresh ROS source node
 (``benchmarks.source --ros``, std_msgs/msg/String, reliable, depth 10) and a fresh
-``wsload`` process, first against the tier, then against rosbridge_server, then against
-the bare broadcaster (``benchmarks.bare``, the yardstick of ``fanout``); the window is
+``wsload`` process (plain rosbridge clients: standard frames from both servers), first
+against the tier, then against rosbridge_server, then against the bare broadcaster (``benchmarks.bare``, the yardstick of ``fanout``); the window is
 ``fanout``'s. The tier keeps every in-scope topic subscribed (its resume buffer) while
 rosbridge_server is measured; rosbridge_server subscribes only while it has clients.
 """
@@ -154,7 +154,7 @@ def run(ctx: Context) -> dict:
             source = ros.source(r, s)
             try:
                 time.sleep(1.0)  # discovery: the server subscribes on demand
-                return measure(ctx, urls[server], source, pids[server], c, r)
+                return measure(ctx, urls[server], source, pids[server], c, r, standard=True)
             finally:
                 source.stop()
         points = interleave(ctx, 'rosbridge', servers, one)
