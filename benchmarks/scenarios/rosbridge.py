@@ -9,8 +9,8 @@ activated with ``ros2 lifecycle set``, every topic in scope) and ``rosbridge_web
 (127.0.0.1). Per point (clients, rate, size) and repeat: a fresh ROS source node
 (``benchmarks.source --ros``, std_msgs/msg/String, reliable, depth 10) and a fresh
 ``wsload`` process (plain rosbridge clients: standard frames from both servers), first
-against the tier, then against rosbridge_server, then against the bare broadcaster (``benchmarks.bare``, the yardstick of ``fanout``); the window is
-``fanout``'s. The tier keeps every in-scope topic subscribed (its resume buffer) while
+against the tier, then against rosbridge_server, then against the bare broadcaster
+(``benchmarks.bare``, the yardstick of ``fanout``); the window is ``fanout``'s. The tier keeps every in-scope topic subscribed (its resume buffer) while
 rosbridge_server is measured; rosbridge_server subscribes only while it has clients.
 """
 from __future__ import annotations
