@@ -192,3 +192,23 @@ def test_services_beyond_the_control_namespace_need_a_role():
         CallService(None, '/rover/reboot', None, {})]
     assert send(anonymous, {'op': 'call_service', 'service': '/websocket_redundancy/status'}) \
         == [CallService(None, '/websocket_redundancy/status', None, {})]
+
+
+def test_when_a_client_calls_rosapi_any_tier_takes_it_without_a_role():
+    """rosapi is reading: outside every services scope, no publish role needed."""
+    s = session('emergency')
+    assert send(s, {'op': 'call_service', 'service': '/rosapi/topics', 'id': 'r',
+                    'type': 'rosapi/Topics'}) == [
+        CallService('r', '/rosapi/topics', 'rosapi/srv/Topics', {}, 5.0)]
+
+
+def test_when_reading_needs_a_token_rosapi_needs_it_too():
+    settings = settings_from_dict({'auth': {'roles': {'team': 't', 'viewer': 'v'}},
+                                   'tiers': {'primary': {'read_roles': ['viewer']}}})
+    s = Session(settings.tier('primary'), settings.limits, settings.roles)
+    [refused, reply] = send(s, {'op': 'call_service', 'service': '/rosapi/topics', 'id': 1})
+    assert refused.kind == 'auth'
+    assert reply.frame['result'] is False and 'viewer' in reply.frame['values']
+    s.role = 'viewer'
+    assert [type(c) for c in send(s, {'op': 'call_service', 'service': '/rosapi/nodes'})] \
+        == [CallService]
