@@ -3,15 +3,9 @@ import json
 
 import pytest
 
-from websocket_redundancy.core.rosapi import (
-    SERVICES,
-    FieldDef,
-    GraphView,
-    MessageFields,
-    NodeInfo,
-    answer,
-)
+from websocket_redundancy.core.rosapi import SERVICES, GraphView, NodeInfo, answer
 from websocket_redundancy.core.settings import settings_from_dict
+from websocket_redundancy.core.typedefs import FieldDef, MessageFields
 
 SETTINGS = settings_from_dict({'tiers': {
     'primary': {'services': ['/websocket_redundancy/**', '/sim/**']},

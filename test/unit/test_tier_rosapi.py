@@ -1,8 +1,9 @@
 """rosapi answered by the tier service itself, over an in-memory graph."""
 import json
 
-from websocket_redundancy.core.rosapi import FieldDef, MessageFields, NodeInfo
+from websocket_redundancy.core.rosapi import NodeInfo
 from websocket_redundancy.core.settings import settings_from_dict
+from websocket_redundancy.core.typedefs import FieldDef, MessageFields
 from websocket_redundancy.graph.memory import MemoryGraph
 from websocket_redundancy.tier.service import TierService
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .settings import TierSettings
+from .typedefs import ATOMICS, MessageFields, full_text, typedef, typedefs
 
 PREFIX = '/rosapi/'
 _SRV = 'rosapi_msgs/srv/'
@@ -66,36 +67,11 @@ STANDARD_PACKAGES = frozenset((
     'std_msgs', 'std_srvs', 'stereo_msgs', 'tf2_msgs', 'trajectory_msgs',
     'type_description_interfaces', 'unique_identifier_msgs', 'visualization_msgs',
 ))
-# rosidl's names of the primitive field types (what ``_fields_and_field_types`` says)
-ATOMICS = frozenset(('boolean', 'octet', 'char', 'int8', 'uint8', 'int16', 'uint16',
-                     'int32', 'uint32', 'int64', 'uint64', 'float', 'double', 'string',
-                     'wstring', 'bool', 'byte', 'float32', 'float64'))
-_RULE = '=' * 80
 
 
 def is_rosapi(service: str) -> bool:
     """When ``service`` is under ``/rosapi/``, True: the tier answers it itself."""
     return service.startswith(PREFIX)
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    """One field of a message type, as rosidl describes it."""
-
-    name: str
-    type: str  # an atomic rosidl name ('double', 'boolean', 'string') or 'pkg/msg/Name'
-    array_len: int = -1  # -1: not an array; 0: a sequence; N: a fixed array of N
-    default: str = ''  # str() of the default value of an atomic field ('0', '0.0', 'False')
-
-
-@dataclass(frozen=True)
-class MessageFields:
-    """What a graph knows of a message type (or a service's ``_Request``/``_Response``)."""
-
-    type_name: str  # 'pkg/msg/Name' or 'pkg/srv/Name_Request'
-    fields: tuple[FieldDef, ...] = ()
-    constants: tuple[tuple[str, str], ...] = ()  # (name, str(value))
-    text: str = ''  # the type's own .msg text ('' if unknown)
 
 
 @dataclass(frozen=True)
@@ -233,7 +209,7 @@ def _topic_type(scope: _Scope, args) -> dict[str, Any]:
 
 def _topics_and_raw_types(scope: _Scope, args) -> dict[str, Any]:
     out = _topics(scope, args)
-    out['typedefs_full_text'] = [_full_text(scope, k) for k in out['types']]
+    out['typedefs_full_text'] = [full_text(scope.fields, k) for k in out['types']]
     return out
 
 
@@ -309,7 +285,7 @@ def _message_details(scope: _Scope, args) -> dict[str, Any]:
     type_name = _normalize(args.get('type', ''), 'msg')
     if type_name is None or '/srv/' in type_name:
         return {'typedefs': []}
-    return {'typedefs': _typedefs(scope, type_name, set())}
+    return {'typedefs': typedefs(scope.fields, type_name, set())}
 
 
 def _service_details(part: str):
@@ -320,11 +296,11 @@ def _service_details(part: str):
         described = scope.fields(type_name + part)
         if described is None:
             return {'typedefs': []}
-        typedefs = [_typedef(described)]
+        out = [typedef(described)]
         seen: set[str] = set()
         for item in described.fields:
-            typedefs += _typedefs(scope, item.type, seen)
-        return {'typedefs': typedefs}
+            out += typedefs(scope.fields, item.type, seen)
+        return {'typedefs': out}
     return details
 
 
@@ -354,70 +330,6 @@ def _get_time(scope: _Scope, args) -> dict[str, Any]:
 
 def _get_ros_version(scope: _Scope, args) -> dict[str, Any]:
     return {'version': 2, 'distro': scope.view.distro}
-
-
-# ---- type definitions ----------------------------------------------------------------
-def _short(type_name: str) -> str:
-    """'nav_msgs/msg/Odometry' -> 'nav_msgs/Odometry' (rosapi's spelling)."""
-    parts = type_name.split('/')
-    return f'{parts[0]}/{parts[-1]}' if len(parts) == 3 else type_name
-
-
-def _typedef(described: MessageFields) -> dict[str, Any]:
-    """rosapi's ``TypeDef`` of one type (as a dict)."""
-    examples = []
-    for item in described.fields:
-        if item.array_len >= 0:
-            examples.append('[]')
-        elif item.type not in ATOMICS:
-            examples.append('{}')
-        else:
-            examples.append(item.default)
-    constants = sorted(described.constants)
-    return {
-        'type': _short(described.type_name),
-        'fieldnames': [item.name for item in described.fields],
-        'fieldtypes': [item.type if item.type in ATOMICS else _short(item.type)
-                       for item in described.fields],
-        'fieldarraylen': [item.array_len for item in described.fields],
-        'examples': examples,
-        'constnames': [name for name, _ in constants],
-        'constvalues': [value for _, value in constants],
-    }
-
-
-def _typedefs(scope: _Scope, type_name: str, seen: set[str]) -> list[dict[str, Any]]:
-    """The type's ``TypeDef`` and, depth first, those of the types in its fields."""
-    if type_name in ATOMICS or type_name in seen:
-        return []
-    seen.add(type_name)
-    described = scope.fields(type_name)
-    if described is None:
-        return []
-    out = [_typedef(described)]
-    for item in described.fields:
-        out += _typedefs(scope, item.type, seen)
-    return out
-
-
-def _full_text(scope: _Scope, root: str) -> str:
-    """The type's .msg text followed by its dependencies' (rosapi's ``MSG:`` sections)."""
-    text, seen, stack, first = '', set(), [root], True
-    while stack:
-        type_name = stack.pop()
-        described = scope.fields(type_name)
-        if described is None or not described.text:
-            return (f'# failed to get full definition text for {_short(root)}: the '
-                    f'definition of {_short(type_name)} is not known here')
-        if not first:
-            text += f'\n{_RULE}\nMSG: {_short(type_name)}\n'
-        first = False
-        text += described.text
-        for item in described.fields:
-            if item.type not in ATOMICS and item.type not in seen:
-                seen.add(item.type)
-                stack.append(item.type)
-    return text
 
 
 _ANSWERS: dict[str, Callable[[_Scope, dict[str, str]], dict[str, Any]]] = {

@@ -21,7 +21,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..core.rosapi import FieldDef, MessageFields, NodeInfo
+from ..core.rosapi import NodeInfo
+from ..core.typedefs import FieldDef, MessageFields
 
 __all__ = ['FieldDef', 'Graph', 'GraphError', 'Handle', 'MessageFields', 'NodeInfo',
            'Publisher', 'Sample', 'TopicInfo']
