@@ -2,7 +2,8 @@
 
 When redundancy.launch.py runs, every tier becomes active, the status service answers,
 a tier killed with SIGKILL is respawned by launch and brought back to active by the
-coordinator, and a roslibpy client reads the simulator's /gps/fix through a tier.
+coordinator, a roslibpy client reads the simulator's /gps/fix through a tier, and its
+rosapi calls are answered by the tiers within their scopes.
 """
 import json
 import os
@@ -55,6 +56,26 @@ def _status_via_service(timeout=15.0):
         rclpy.try_shutdown()
 
 
+_ROSLIBPY = """
+import json, sys, roslibpy
+ros = roslibpy.Ros('127.0.0.1', int(sys.argv[1]))
+ros.run(timeout=10)
+print(json.dumps({'topics': ros.get_topics(),
+                  'odometry': dict(ros.get_message_details('nav_msgs/msg/Odometry'))}))
+ros.terminate()
+"""
+
+
+def _rosapi_via_roslibpy(port):
+    """/rosapi/topics and Odometry's /rosapi/message_details, asked by roslibpy."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, '-c', _ROSLIBPY, str(port)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 class TestRedundancy(unittest.TestCase):
     def test_1_every_tier_becomes_active(self, proc_output):
         for tier in TIERS:
@@ -94,6 +115,24 @@ class TestRedundancy(unittest.TestCase):
         os.kill(old, signal.SIGKILL)
         new = _ready_pid(proc_output, 'primary', after=old)
         self.assertNotEqual(old, new)
+
+    def test_3b_roslibpy_asks_rosapi_and_each_tier_answers_within_its_scope(self):
+        """No rosapi node runs: the tiers answer /rosapi/* from the ROS graph. roslibpy
+        runs in a child process (its reactor cannot restart, and test_4 needs one)."""
+        from needs import missing, why
+        if missing('roslibpy'):
+            self.skipTest(why('roslibpy'))
+        for tier, present, absent in (('secondary', '/odom', '/cmd_vel'),
+                                      ('emergency', '/gps/fix', '/odom')):
+            deadline, seen = time.monotonic() + 30, {'topics': []}
+            while present not in seen['topics'] and time.monotonic() < deadline:
+                seen = _rosapi_via_roslibpy(PORTS[tier])
+            self.assertIn(present, seen['topics'], f'/rosapi/topics on {tier}')
+            self.assertNotIn(absent, seen['topics'], f'/rosapi/topics on {tier}')
+            self.assertFalse([t for t in seen['topics'] if t.startswith('/camera')], seen)
+            typedefs = seen['odometry']['typedefs']
+            self.assertEqual(typedefs[0]['type'], 'nav_msgs/Odometry')
+            self.assertIn('geometry_msgs/PoseWithCovariance', typedefs[0]['fieldtypes'])
 
     def test_4_roslibpy_reads_gps_through_a_tier(self):
         from needs import missing, why

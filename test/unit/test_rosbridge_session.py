@@ -226,3 +226,23 @@ def test_a_refused_call_with_set_level_gets_both_the_status_and_the_response():
     send(s, {'op': 'set_level', 'level': 'error'})
     commands = send(s, {'op': 'call_service', 'service': '/x', 'id': ['bad']})
     assert [c.frame['op'] for c in commands if type(c) is Reply] == ['status', 'service_response']
+
+
+def test_when_a_client_calls_rosapi_any_tier_takes_it_without_a_role():
+    """rosapi is reading: outside every services scope, no publish role needed."""
+    s = session('emergency')
+    assert send(s, {'op': 'call_service', 'service': '/rosapi/topics', 'id': 'r',
+                    'type': 'rosapi/Topics'}) == [
+        CallService('r', '/rosapi/topics', 'rosapi/srv/Topics', {}, 5.0)]
+
+
+def test_when_reading_needs_a_token_rosapi_needs_it_too():
+    settings = settings_from_dict({'auth': {'roles': {'team': 't', 'viewer': 'v'}},
+                                   'tiers': {'primary': {'read_roles': ['viewer']}}})
+    s = Session(settings.tier('primary'), settings.limits, settings.roles)
+    [refused, reply] = send(s, {'op': 'call_service', 'service': '/rosapi/topics', 'id': 1})
+    assert refused.kind == 'auth'
+    assert reply.frame['result'] is False and 'viewer' in reply.frame['values']
+    s.role = 'viewer'
+    assert [type(c) for c in send(s, {'op': 'call_service', 'service': '/rosapi/nodes'})] \
+        == [CallService]

@@ -28,6 +28,7 @@ from .commands import (
     Unsubscribe,
 )
 from .encodings import COMPRESSIONS, STANDARD, Form, form
+from .rosapi import is_rosapi
 from .scope import is_ros_name
 from .settings import ANONYMOUS, Limits, TierSettings
 
@@ -375,11 +376,16 @@ class Session:
             args = {}
         if not isinstance(args, dict):
             return self._service_error(frame, service, "'args' must be an object")
-        if not self.tier.services.allows(service):
+        if is_rosapi(service):  # answered by the tier itself (core.rosapi): reading
+            if self.tier.read_roles is not None and self.role not in self.tier.read_roles:
+                return self._service_error(frame, service, f'reading from the {self.tier.name}'
+                                           ' tier needs a token for one of the roles '
+                                           f'{", ".join(self.tier.read_roles)}', 'auth')
+        elif not self.tier.services.allows(service):
             return self._service_error(frame, service, f'{service} is outside the '
                                        f"{self.tier.name} tier's service scope "
                                        f'({self.tier.services})', 'scope')
-        if not service.startswith('/websocket_redundancy/') and not self.may_act():
+        elif not service.startswith('/websocket_redundancy/') and not self.may_act():
             who = f'role {self.role!r}' if self.role else 'an unauthenticated client'
             return self._service_error(frame, service, f'{who} may not call {service} (allowed '
                                        f'roles: {", ".join(self.tier.publish_roles) or "none"})',

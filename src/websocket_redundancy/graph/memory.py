@@ -3,8 +3,10 @@
 Delivery is synchronous on the publisher's thread, so a test publishes and asserts on
 the next line. Every message is JSON-encoded once on publish and decoded separately
 for each subscriber, which both checks that it is in rosbridge JSON form (no bytes,
-no NaN) and keeps publishers and subscribers from sharing dicts. ``call`` returns an
-already-completed future.
+no NaN) and keeps publishers and subscribers from sharing dicts. ``call`` and ``nodes``
+return already-completed futures. The graph is one node (``/<name>``) holding every
+publisher, subscription and server; ``others`` adds nodes a test pretends are there,
+and ``types`` the message types ``message_fields`` knows.
 """
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-from .port import GraphError, Sample, TopicInfo
+from .port import GraphError, MessageFields, NodeInfo, Sample, TopicInfo
 
 
 def _encode(what: str, msg: Any) -> str:
@@ -75,8 +77,13 @@ class MemoryPublisher:
 class MemoryGraph:
     """The ``Graph`` protocol in one process, delivering on the caller's thread."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, *, name: str = 'memory',
+                 others: Mapping[str, NodeInfo] | None = None,
+                 types: Mapping[str, MessageFields] | None = None) -> None:
         self._clock = clock
+        self.name = name
+        self.others = dict(others or {})
+        self.types = dict(types or {})
         self._lock = threading.Lock()
         self._publishers: list[MemoryPublisher] = []
         self._subscribers: dict[str, list[tuple[Callable[[Sample], None], str | None]]] = {}
@@ -139,6 +146,20 @@ class MemoryGraph:
     def services(self) -> dict[str, str]:
         with self._lock:
             return {name: type_name for name, (type_name, _) in self._servers.items()}
+
+    def nodes(self, timeout: float) -> Future[dict[str, NodeInfo]]:
+        with self._lock:
+            publishing = {p.topic: p.type_name for p in self._publishers}
+            subscribing = {topic: next((t for _, t in entries if t), publishing.get(topic, ''))
+                           for topic, entries in self._subscribers.items() if entries}
+            services = {name: type_name for name, (type_name, _) in self._servers.items()}
+        own = NodeInfo('/' + self.name, publishing, subscribing, services)
+        future: Future[dict[str, NodeInfo]] = Future()
+        future.set_result({own.name: own, **self.others})
+        return future
+
+    def message_fields(self, type_name: str) -> MessageFields | None:
+        return self.types.get(type_name)
 
     def close(self) -> None:
         with self._lock:

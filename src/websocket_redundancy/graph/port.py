@@ -21,6 +21,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..core.rosapi import NodeInfo
+from ..core.typedefs import FieldDef, MessageFields
+
+__all__ = ['FieldDef', 'Graph', 'GraphError', 'Handle', 'MessageFields', 'NodeInfo',
+           'Publisher', 'Sample', 'TopicInfo']
+
 
 class Sample:
     """One message as every subscriber sees it.
@@ -149,5 +155,14 @@ class Graph(Protocol):
 
     def services(self) -> dict[str, str]:
         """Services with a live server: name -> type."""
+
+    def nodes(self, timeout: float) -> Future[dict[str, NodeInfo]]:
+        """The nodes on the graph by full name ('/sim'), each with the topics it
+        publishes and subscribes and the services it serves; the future completes
+        within ``timeout`` with the nodes that answered by then (never fails)."""
+
+    def message_fields(self, type_name: str) -> MessageFields | None:
+        """The fields, constants and .msg text of a message type ('pkg/msg/Name', or
+        a service's 'pkg/srv/Name_Request' / '_Response'); None when it is unknown."""
 
     def close(self) -> None: ...

@@ -39,7 +39,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
 
 from ..core.settings import STATUS_TOPIC
-from .port import GraphError, Sample, TopicInfo
+from .port import GraphError, MessageFields, NodeInfo, Sample, TopicInfo
 from .ros_convert import (
     SourceKeys,
     decode_raw,
@@ -48,6 +48,7 @@ from .ros_convert import (
     to_rosbridge,
     type_class,
 )
+from .ros_describe import describe
 
 log = logging.getLogger(__name__)
 MAINTENANCE_S = 0.05
@@ -230,6 +231,28 @@ class RosGraph:
     def services(self) -> dict[str, str]:
         return {name: types[0] for name, types in self.node.get_service_names_and_types()
                 if types}
+
+    def nodes(self, timeout: float) -> Future[dict[str, NodeInfo]]:
+        """From rclpy's graph cache at once (``get_node_names_and_namespaces`` and the
+        ``get_*_names_and_types_by_node`` calls, the same in Humble and Jazzy)."""
+        found: dict[str, NodeInfo] = {}
+        for name, namespace in self.node.get_node_names_and_namespaces():
+            full = namespace.rstrip("/") + "/" + name
+            try:  # NodeNameNonExistentError when it left since the listing
+                groups = [{n: t[0] for n, t in get(name, namespace) if t} for get in (
+                    self.node.get_publisher_names_and_types_by_node,
+                    self.node.get_subscriber_names_and_types_by_node,
+                    self.node.get_service_names_and_types_by_node)]
+            except Exception as exc:  # noqa: BLE001
+                log.debug("node %s: %s", full, exc)
+                continue
+            found.setdefault(full, NodeInfo(full, *groups))
+        future: Future[dict[str, NodeInfo]] = Future()
+        future.set_result(found)
+        return future
+
+    def message_fields(self, type_name: str) -> MessageFields | None:
+        return describe(type_name)
 
     # -- services ------------------------------------------------------------------
     def serve(self, name: str, type_name: str,

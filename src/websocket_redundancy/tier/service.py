@@ -34,10 +34,12 @@ from ..core.encodings import STANDARD, Form, cbor, fragments, png_frame
 from ..core.fanout import Hub, LazyFrame
 from ..core.heartbeat import client_heartbeat
 from ..core.ringbuffer import EPOCHS_REMEMBERED, ReplayBuffer
+from ..core.rosapi import is_rosapi
 from ..core.rosbridge import Session, role_for_token
 from ..core.security import origin_allowed
 from ..core.settings import ANONYMOUS, HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
+from . import rosapi
 from .protocol import TierProtocol
 
 log = logging.getLogger(__name__)
@@ -300,6 +302,9 @@ class TierService:
         return info.type_name if info else ''
 
     def _do_CallService(self, proto, command: cmd.CallService) -> None:
+        if is_rosapi(command.service):  # the tier answers rosapi itself, within its scope
+            rosapi.answer_call(self, proto, command)
+            return
         session = self.clients[proto]
         type_name = command.type_name or self.graph.services().get(command.service)
         if not type_name:

@@ -13,7 +13,8 @@ does not know is fetched from the ``types`` queryable every graph instance serve
 (it answers for every type in its store, including ones advertised with ``msgdef``);
 samples wait, in order, until the definition is registered.
 
-Services are Zenoh queryables and queries (see ``services``).
+Services are Zenoh queryables and queries (see ``services``). The graph instance is
+one node, ``/<name>``, that says what it publishes, subscribes and serves (see ``nodes``).
 
 Threading: Zenoh runs callbacks on its own threads; subscription callbacks, service
 handlers and ``call`` futures complete there. ``call`` never blocks its caller.
@@ -30,8 +31,8 @@ from typing import Any
 import zenoh
 from zenoh.handlers import Callback
 
-from ..port import GraphError, Sample, TopicInfo
-from . import keys
+from ..port import GraphError, MessageFields, NodeInfo, Sample, TopicInfo
+from . import keys, nodes
 from .convert import from_rosbridge, to_cbor, to_rosbridge
 from .discovery import Directory, PendingTypes
 from .services import client_callbacks, server_callback, settler
@@ -90,7 +91,7 @@ class EmbeddedPublisher:
         if latched:
             self._latch_key = keys.latch_key(graph.prefix, self.epoch, topic)
             items.append(session.declare_queryable(self._latch_key, self._on_latch_query))
-        self._declared = Declared(items, graph.forget)
+        self._declared = Declared(items, graph.owned("pub", topic, type_name))
         graph.remember(self._declared)
 
     def _on_latch_query(self, query: zenoh.Query) -> None:
@@ -147,6 +148,9 @@ class EmbeddedGraph:
                 f"{self.prefix}/{kind}/**", self._on_token, history=True
             )
         self.session.declare_queryable(f"{self.prefix}/types/**", self._on_types_query)
+        self._node = nodes.LocalNode(name)
+        self.session.declare_queryable(nodes.node_key(self.prefix, self._node.node_id),
+                                       self._node.on_query)
         log.info("embedded graph %r open on %s (zid %s)", name, self.prefix, self.session.zid())
 
     # -- bookkeeping ------------------------------------------------------------
@@ -160,6 +164,16 @@ class EmbeddedGraph:
     def forget(self, declared: Declared) -> None:
         with self._lock:
             self._declared.discard(declared)
+
+    def owned(self, kind: str, name: str, type_name: str | None) -> Callable[[Declared], None]:
+        """Count an entity of this node ('pub', 'sub', 'srv'); the returned ``on_close``
+        of its ``Declared`` forgets both."""
+        entry = self._node.add(kind, name, type_name or "")
+
+        def on_close(declared: Declared) -> None:
+            self.forget(declared)
+            self._node.remove(entry)
+        return on_close
 
     def _check_open(self) -> None:
         if self._closed:
@@ -206,7 +220,7 @@ class EmbeddedGraph:
                 on_sample(reply.ok)
 
         zsub = self.session.declare_subscriber(keys.topic_key(self.prefix, topic), on_sample)
-        declared = Declared([zsub], self.forget)
+        declared = Declared([zsub], self.owned("sub", topic, type_name))
         self.remember(declared)
         self.session.get(keys.latch_query(self.prefix, topic), on_latched, timeout=5.0)
         return declared
@@ -263,6 +277,12 @@ class EmbeddedGraph:
     def services(self) -> dict[str, str]:
         return self._directory.services()
 
+    def nodes(self, timeout: float) -> Future[dict[str, NodeInfo]]:
+        return nodes.gather(self.session, self.prefix, self._node, timeout)
+
+    def message_fields(self, type_name: str) -> MessageFields | None:
+        return nodes.fields_of(self.typestore, type_name)
+
     # -- types -----------------------------------------------------------------
     def _known(self, type_name: str) -> bool:
         return type_name in self.typestore.fielddefs
@@ -313,7 +333,7 @@ class EmbeddedGraph:
         )
         token_key = keys.token_key(self.prefix, "srv", keys.new_epoch(), type_name, name)
         token = self.session.liveliness().declare_token(token_key)
-        declared = Declared([queryable, token], self.forget)
+        declared = Declared([queryable, token], self.owned("srv", name, type_name))
         self.remember(declared)
         return declared
 
