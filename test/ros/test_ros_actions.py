@@ -14,14 +14,14 @@ import sys
 import threading
 import time
 
-import pytest
+from needs import needs
 
-rclpy = pytest.importorskip('rclpy')
-roslibpy = pytest.importorskip('roslibpy')
-Fibonacci = pytest.importorskip(
-    'example_interfaces.action',
-    reason='needs example_interfaces (ros-<distro>-example-interfaces) for an action type',
-).Fibonacci
+needs('rclpy', 'roslibpy', 'example_interfaces')
+
+import pytest  # noqa: E402
+import rclpy  # noqa: E402
+import roslibpy  # noqa: E402
+from example_interfaces.action import Fibonacci  # noqa: E402
 from lifecycle_msgs.srv import ChangeState  # noqa: E402
 from rclpy.action import ActionServer, CancelResponse  # noqa: E402
 from rclpy.callback_groups import ReentrantCallbackGroup  # noqa: E402
