@@ -27,6 +27,9 @@ from rclpy.action import ActionServer, CancelResponse  # noqa: E402
 from rclpy.callback_groups import ReentrantCallbackGroup  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 
+from websocket_redundancy.graph.port import GOAL_SUCCEEDED  # noqa: E402
+from websocket_redundancy.graph.ros import RosGraph  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOKEN = 'ros-actions-team-token'
 FIB_TYPE = 'example_interfaces/action/Fibonacci'
@@ -74,6 +77,17 @@ class FibonacciServer:
         return Fibonacci.Result(sequence=sequence)
 
 
+def serve_on_a_thread(goal):
+    """A port-level action server's goal: feedback, then the end, from another thread."""
+    def work():
+        order = goal.request['order']
+        for n in range(order):
+            goal.publish_feedback({'sequence': list(range(n + 1))})
+            time.sleep(0.05)
+        goal.finish(GOAL_SUCCEEDED, {'sequence': list(range(order))})
+    threading.Thread(target=work, daemon=True).start()
+
+
 @pytest.fixture(scope='module')
 def tier():
     """The action server in this process and a primary tier node (its own process,
@@ -84,6 +98,8 @@ def tier():
     rclpy.init()
     node = rclpy.create_node('fibonacci_server')
     FibonacciServer(node)
+    graph = RosGraph(node, name='test')  # serves /served: the port's serve_action under ROS
+    graph.serve_action('/served', FIB_TYPE, serve_on_a_thread)
     executor = MultiThreadedExecutor()
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -94,7 +110,8 @@ def tier():
     proc = subprocess.Popen(
         [sys.executable, '-m', 'websocket_redundancy.ros.tier_node', '--ros-args',
          '-r', f'__node:={node_name}', '-p', 'tier:=primary', '-p', f'port:={port}',
-         '-p', "tiers.primary.services:=['/websocket_redundancy/**', '/fibonacci', '/nobody']"],
+         '-p', "tiers.primary.services:=['/websocket_redundancy/**', '/fibonacci', '/nobody', "
+         "'/served']"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     lines = []
@@ -116,6 +133,7 @@ def tier():
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        graph.close()
         executor.shutdown(timeout_sec=2)
         node.destroy_node()
         rclpy.try_shutdown()
@@ -176,3 +194,14 @@ def test_out_of_scope_and_serverless_goals_are_failed_results(ros):
     assert outside.error['status'] == roslibpy.GoalStatus.UNKNOWN
     assert "outside the primary tier's service scope" in outside.error['values']
     assert 'no action server for /nobody' in nobody.error['values']
+
+
+def test_a_goal_reaches_a_port_level_action_server_under_ros(ros):
+    """When the action is served through ``RosGraph.serve_action`` (how the simulator
+    serves /navigate_to_pose under ROS 2), the goal, its feedback and its result cross."""
+    goal = Goal().send(ros, '/served', 4)
+    assert goal.done.wait(30), 'no action_result'
+    assert goal.error is None, goal.error
+    assert goal.result['status'] == roslibpy.GoalStatus.SUCCEEDED
+    assert goal.result['values'] == {'sequence': [0, 1, 2, 3]}
+    assert goal.feedback and goal.feedback[-1] == {'sequence': [0, 1, 2, 3]}
