@@ -26,6 +26,8 @@ WHY = {
     'matplotlib': ('matplotlib', f'{TEST}; rosdep: python3-matplotlib'),
     'hypothesis': ('hypothesis', f'{TEST}; rosdep: python3-hypothesis'),
     'jsonschema': ('jsonschema >= 4', TEST),
+    'example_interfaces': ('example_interfaces (an action type for the action tests)',
+                           'apt install ros-$ROS_DISTRO-example-interfaces'),
 }
 
 

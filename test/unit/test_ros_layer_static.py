@@ -19,7 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SRC = os.path.join(ROOT, 'src', 'websocket_redundancy')
 ROS_FILES = sorted(
     [os.path.join(SRC, 'ros', f) for f in os.listdir(os.path.join(SRC, 'ros')) if f.endswith('.py')]
-    + [os.path.join(SRC, 'graph', f) for f in ('ros.py', 'ros_convert.py', 'ros_describe.py')]
+    + [os.path.join(SRC, 'graph', f) for f in ('ros.py', 'ros_convert.py', 'ros_describe.py',
+                                                 'ros_actions.py')]
     + [os.path.join(ROOT, 'launch', f) for f in os.listdir(os.path.join(ROOT, 'launch'))
        if f.endswith('.py')])
 LAUNCH_FILES = [f for f in ROS_FILES if f.endswith('.launch.py')]

@@ -65,3 +65,27 @@ class Refused:
 class Close:
     code: int
     reason: str
+
+
+@dataclass(frozen=True)
+class SendGoal:
+    """Send an action goal for this client (``send_action_goal``); ``key`` names it on
+    this connection (the client's ``id``, or one the session made up)."""
+    key: str
+    call_id: str | int | None
+    action: str
+    type_name: str
+    args: dict[str, Any]
+    feedback: bool = False  # forward the goal's feedback as ``action_feedback``
+
+
+@dataclass(frozen=True)
+class CancelGoal:
+    """Ask the action server to cancel this client's goal ``key``."""
+    key: str
+    action: str
+
+
+@dataclass(frozen=True)
+class DetachGoals:
+    """The connection is gone: its goals run on, nothing of them is forwarded to it."""

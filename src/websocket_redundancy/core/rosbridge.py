@@ -32,14 +32,15 @@ from .rosapi import is_rosapi
 from .scope import is_ros_name
 from .settings import ANONYMOUS, Limits, TierSettings
 
-_TYPE = re.compile(r'^([A-Za-z0-9_]+)/(?:(msg|srv)/)?([A-Za-z0-9_]+)$')
+_TYPE = re.compile(r'^([A-Za-z0-9_]+)/(?:(msg|srv|action)/)?([A-Za-z0-9_]+)$')
 LEVELS = ('info', 'warning', 'error', 'none')
 CALL_TIMEOUT_S = 5.0  # rosbridge_server's default_call_service_timeout
 MAX_CALL_TIMEOUT_S = 3600.0
 
 
 def normalize_type(type_name: str, kind: str = 'msg') -> str | None:
-    """'nav_msgs/Odometry' or 'nav_msgs/msg/Odometry' -> 'nav_msgs/msg/Odometry'."""
+    """'nav_msgs/Odometry' or 'nav_msgs/msg/Odometry' -> 'nav_msgs/msg/Odometry' (an
+    action's topics have types like 'pkg/action/Name_FeedbackMessage')."""
     match = _TYPE.match(type_name) if isinstance(type_name, str) else None
     if not match:
         return None
@@ -83,6 +84,7 @@ class Session:
     # topic -> how this client takes it, for topics not taken as standard JSON frames
     forms: dict[str, Form] = field(default_factory=dict)
     fragment_size: int = 0  # rosbridge's per-connection fragment_size (0: none)
+    goals: dict[str, Any] = field(default_factory=dict)  # action goals in flight (rosbridge_actions)
     _tokens: float = -1.0
     _tokens_at: float = 0.0
 
@@ -445,6 +447,7 @@ class Session:
         """The connection is gone: release every topic it held."""
         commands = [Unsubscribe(t) for t in self.subscriptions]
         commands += [Unadvertise(t) for t in self.advertised]
+        commands += rosbridge_actions.closed(self)
         self.subscriptions.clear()
         self.throttles.clear()
         self.forms.clear()
@@ -490,6 +493,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + '...'
 
 
+from . import rosbridge_actions  # noqa: E402  (its handlers take a Session)
+
 _HANDLERS = {
     'subscribe': Session._op_subscribe,
     'unsubscribe': Session._op_unsubscribe,
@@ -499,4 +504,6 @@ _HANDLERS = {
     'call_service': Session._op_call_service,
     'set_level': Session._op_set_level,
     'auth': Session._op_auth,
+    'send_action_goal': rosbridge_actions.op_send_action_goal,
+    'cancel_action_goal': rosbridge_actions.op_cancel_action_goal,
 }

@@ -101,11 +101,13 @@ class Settings:
 
 DEFAULT_TIERS: dict[str, dict[str, Any]] = {
     'primary': {'port': 8080, 'priority': 0, 'subscribe': ['**'],
-                'publish': ['/cmd_vel', '/mission/command', '/emergency_stop']},
+                'publish': ['/cmd_vel', '/mission/command', '/emergency_stop'],
+                'services': [CONTROL_NAMESPACE, '/navigate_to_pose']},
     'secondary': {'port': 8081, 'priority': 1,
                   'subscribe': ['/odom', '/gps/fix', '/battery_state', '/rover/state',
                                 '/mission/**', '/emergency_stop', '/diagnostics'],
-                  'publish': ['/mission/command', '/emergency_stop']},
+                  'publish': ['/mission/command', '/emergency_stop'],
+                  'services': [CONTROL_NAMESPACE, '/navigate_to_pose']},
     'tertiary': {'port': 8082, 'priority': 2,
                  'subscribe': ['/emergency_stop', '/gps/fix', '/battery_state',
                                '/diagnostics', '/rover/state'],

@@ -4,7 +4,9 @@ Delivery is synchronous on the publisher's thread, so a test publishes and asser
 the next line. Every message is JSON-encoded once on publish and decoded separately
 for each subscriber, which both checks that it is in rosbridge JSON form (no bytes,
 no NaN) and keeps publishers and subscribers from sharing dicts. ``call`` and ``nodes``
-return already-completed futures. The graph is one node (``/<name>``) holding every
+return already-completed futures (``call``, for a server that answers with a ``Future``,
+one that completes with it). Actions run the ROS 2 action protocol over these services
+and topics (``graph.actions``). The graph is one node (``/<name>``) holding every
 publisher, subscription and server; ``others`` adds nodes a test pretends are there,
 and ``types`` the message types ``message_fields`` knows.
 """
@@ -20,7 +22,8 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-from .port import GraphError, MessageFields, NodeInfo, Sample, TopicInfo
+from . import actions
+from .port import GoalHandle, GraphError, MessageFields, NodeInfo, Sample, ServerGoal, TopicInfo
 
 
 def _encode(what: str, msg: Any) -> str:
@@ -127,10 +130,32 @@ class MemoryGraph:
     ) -> Future[dict[str, Any]]:
         future: Future[dict[str, Any]] = Future()
         try:
-            future.set_result(self._call(name, type_name, request))
+            response = self._call(name, type_name, request)
         except GraphError as exc:
             future.set_exception(exc)
+            return future
+        if not isinstance(response, Future):
+            future.set_result(response)
+            return future
+
+        def later(answer: Future) -> None:  # a server that answers when it can
+            try:
+                future.set_result(json.loads(_encode(f"response from {name}", answer.result())))
+            except Exception as exc:
+                future.set_exception(exc if isinstance(exc, GraphError) else GraphError(
+                    f"service {name} failed: {exc}"))
+        response.add_done_callback(later)
         return future
+
+    def send_goal(self, action: str, type_name: str, goal: dict[str, Any],
+                  feedback: Callable[[dict[str, Any]], None] | None,
+                  timeout: float) -> GoalHandle:
+        return actions.send_goal(self, action, type_name, goal, feedback, timeout)
+
+    def serve_action(self, action: str, type_name: str,
+                     execute: Callable[[ServerGoal], None]) -> actions.ActionServer:
+        self._check_open()
+        return actions.ActionServer(self, action, type_name, execute)
 
     def topics(self) -> dict[str, TopicInfo]:
         with self._lock:
@@ -188,6 +213,8 @@ class MemoryGraph:
             response = server[1](json.loads(text))
         except Exception as exc:
             raise GraphError(f"service {name} failed: {exc}") from exc
+        if isinstance(response, Future):
+            return response
         return json.loads(_encode(f"response from {name}", response))
 
     def _deliver(self, pub: MemoryPublisher, seq: int, text: str, only=None) -> None:

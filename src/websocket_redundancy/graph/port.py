@@ -99,6 +99,73 @@ class GraphError(Exception):
     """A request the graph cannot carry out (unknown type, bad message, timeout)."""
 
 
+# action_msgs/msg/GoalStatus
+GOAL_UNKNOWN, GOAL_ACCEPTED, GOAL_EXECUTING, GOAL_CANCELING = 0, 1, 2, 3
+GOAL_SUCCEEDED, GOAL_CANCELED, GOAL_ABORTED = 4, 5, 6
+GOAL_TERMINAL = frozenset({GOAL_SUCCEEDED, GOAL_CANCELED, GOAL_ABORTED})
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """How a goal ended: its ``action_msgs/msg/GoalStatus`` code and the action's
+    ``Result`` in rosbridge JSON form."""
+
+    status: int
+    result: dict[str, Any]
+
+
+class GoalHandle:
+    """A goal sent with ``Graph.send_goal``.
+
+    ``result`` completes with an ``ActionResult`` once the goal ends (succeeded,
+    canceled or aborted), or fails with ``GraphError`` when no server accepted it
+    (none answered in time, it rejected the goal, the goal did not fit the type).
+    ``cancel()`` asks the server to cancel; the outcome arrives through ``result``.
+    Adapters pass ``cancel`` (called once, on the first ``cancel()``).
+    """
+
+    def __init__(self, goal_id: str, cancel: Callable[[], None]) -> None:
+        self.goal_id = goal_id  # unique_identifier_msgs/UUID, base64 as rosbridge shows it
+        self.result: Future[ActionResult] = Future()
+        self._cancel: Callable[[], None] | None = cancel
+
+    def cancel(self) -> None:
+        cancel, self._cancel = self._cancel, None
+        if cancel is not None and not self.result.done():
+            cancel()
+
+
+class ServerGoal:
+    """A goal an action server (``Graph.serve_action``) accepted.
+
+    The server's code calls ``publish_feedback`` while it works and ``finish`` once
+    (later calls are ignored), from any thread. ``cancel_requested`` turns True when a
+    client asks to cancel; ``on_cancel`` (if set) is called then, on a graph thread.
+    """
+
+    def __init__(self, goal_id: str, request: dict[str, Any],
+                 feedback: Callable[[dict[str, Any]], None],
+                 finish: Callable[[int, dict[str, Any]], None]) -> None:
+        self.goal_id = goal_id
+        self.request = request  # the action's Goal, rosbridge JSON form
+        self.cancel_requested = False
+        self.on_cancel: Callable[[], None] | None = None
+        self._feedback, self._finish = feedback, finish
+        self.done = False
+
+    def publish_feedback(self, values: dict[str, Any]) -> None:
+        if not self.done:
+            self._feedback(values)
+
+    def finish(self, status: int, result: dict[str, Any] | None = None) -> None:
+        """End the goal with ``GOAL_SUCCEEDED``, ``GOAL_CANCELED`` or ``GOAL_ABORTED``."""
+        if status not in GOAL_TERMINAL:
+            raise ValueError(f"a goal ends succeeded (4), canceled (5) or aborted (6), not {status}")
+        if not self.done:
+            self.done = True
+            self._finish(status, result or {})
+
+
 class Handle(Protocol):
     def close(self) -> None: ...
 
@@ -142,13 +209,32 @@ class Graph(Protocol):
     ) -> Handle:
         """Serve service ``name`` (e.g. 'std_srvs/srv/Trigger'); ``handler`` gets the
         request and returns the response, both in rosbridge JSON form. An exception
-        in ``handler`` is returned to the caller as a ``GraphError``."""
+        in ``handler`` is returned to the caller as a ``GraphError``. The embedded and
+        memory graphs also take a ``Future`` of the response (answered when it
+        completes: how an action server answers ``get_result``)."""
 
     def call(
         self, name: str, type_name: str, request: dict[str, Any], timeout: float
     ) -> Future[dict[str, Any]]:
         """Call a service; the future fails with ``GraphError`` on timeout, when no
         server answers, or when the server's handler failed."""
+
+    def send_goal(
+        self, action: str, type_name: str, goal: dict[str, Any],
+        feedback: Callable[[dict[str, Any]], None] | None, timeout: float,
+    ) -> GoalHandle:
+        """Send ``goal`` to the server of ``action`` (type 'pkg/action/Name'), over the
+        ROS 2 action protocol (``<action>/_action/send_goal``, ``get_result``,
+        ``cancel_goal``, ``feedback``). ``feedback(values)`` gets the goal's feedback on
+        a graph thread. Never raises: every failure completes ``result`` with
+        ``GraphError`` (no server within ``timeout`` seconds, rejected, bad goal)."""
+
+    def serve_action(
+        self, action: str, type_name: str, execute: Callable[[ServerGoal], None]
+    ) -> Handle:
+        """Serve ``action``: every goal is accepted and handed to ``execute`` on a
+        graph thread (which must not block; the goal is finished later, from any
+        thread). ``GraphError`` if the type is unknown."""
 
     def topics(self) -> dict[str, TopicInfo]:
         """Topics with at least one live publisher, by name."""

@@ -10,6 +10,7 @@ Threading: subscription callbacks, service handlers and call futures complete on
 executor's thread; a service handler must not block (the port's handlers don't).
 ``advertise``/``subscribe``/``serve``/``call`` may be called from any thread (the
 reactor's, in practice): rclpy wakes the executor when entities are added.
+Actions: ``ros_actions`` (rclpy's ActionClient/ActionServer, on the executor thread).
 ``call`` never blocks: ``Client.call_async`` with ``add_done_callback``, completing a
 ``concurrent.futures.Future``; one node timer (``MAINTENANCE_S``) sends calls once
 their server is discovered, expires them (``remove_pending_request``), and creates
@@ -39,7 +40,8 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
 
 from ..core.settings import STATUS_TOPIC
-from .port import GraphError, MessageFields, NodeInfo, Sample, TopicInfo
+from .port import GoalHandle, GraphError, MessageFields, NodeInfo, Sample, ServerGoal, TopicInfo
+from .ros_actions import RosActions
 from .ros_convert import (
     SourceKeys,
     decode_raw,
@@ -137,6 +139,7 @@ class RosGraph:
         self._clients: dict[tuple[str, str], Any] = {}
         self._waiting: list[tuple[str, Callable[[str], None]]] = []
         self._closed = False
+        self._actions = RosActions(node)
         self._timer = node.create_timer(MAINTENANCE_S, self._maintain)
 
     # -- topics ------------------------------------------------------------------
@@ -289,6 +292,17 @@ class RosGraph:
             _settle(future, error=exc)
         return future
 
+    # -- actions (graph/ros_actions.py) -------------------------------------------------
+    def send_goal(self, action: str, type_name: str, goal: dict[str, Any],
+                  feedback: Callable[[dict[str, Any]], None] | None,
+                  timeout: float) -> GoalHandle:
+        return self._actions.send_goal(action, type_name, goal, feedback, timeout)
+
+    def serve_action(self, action: str, type_name: str,
+                     execute: Callable[[ServerGoal], None]) -> _Handle:
+        self._check_open()
+        return self._actions.serve_action(action, type_name, execute)
+
     def _send(self, call: dict[str, Any]) -> None:
         sent = call["sent"] = call["client"].call_async(call["request"])
         result: Future = call["future"]
@@ -302,7 +316,8 @@ class RosGraph:
 
     def _maintain(self) -> None:
         """On the executor: send calls whose server is up, expire late ones, create
-        subscriptions whose type became known."""
+        subscriptions whose type became known; the same for actions."""
+        self._actions.maintain()
         now = time.monotonic()
         with self._lock:
             calls = [c for c in self._calls if not c["future"].done()]
@@ -348,6 +363,7 @@ class RosGraph:
             clients, self._clients = list(self._clients.values()), {}
         for call in calls:
             _settle(call["future"], error=GraphError("the ROS graph adapter closed"))
+        self._actions.close()
         self.node.destroy_timer(self._timer)
         for client in clients:
             self.node.destroy_client(client)

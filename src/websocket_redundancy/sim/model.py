@@ -1,7 +1,8 @@
 """The simulated rover's physics and state, with time as an argument.
 
-A unicycle that follows either a recent ``/cmd_vel`` (manual) or, while a mission
-runs, a simple pursuit of the current leg's waypoint (auto). An e-stop latches: the
+A unicycle that follows either a recent ``/cmd_vel`` (manual), a navigation goal
+(``navigate_to``: pursuit of one point, the ``/navigate_to_pose`` action) or, while a
+mission runs, a simple pursuit of the current leg's waypoint (auto). An e-stop latches: the
 rover halts and ignores commands until ``reset_estop``. The battery drains, faster
 when driving. No clocks, threads or sleeps: every input and ``step`` takes ``now``
 (seconds, any monotonic origin), so tests drive it deterministically.
@@ -70,6 +71,7 @@ class RoverModel:
         self.charge_ah = self.params.capacity_ah * 0.95
         self.current_a = -self.params.idle_current_a
         self.distance_m = 0.0
+        self.nav_goal: tuple[float, float] | None = None  # odom x, y of a navigation goal
 
     # ----------------------------------------------------------------- inputs
 
@@ -91,6 +93,15 @@ class RoverModel:
         self.speed = self.turn_rate = self.accel = 0.0
         self.cmd_time = None
         return changed
+
+    def navigate_to(self, x: float, y: float, now: float) -> None:
+        """Drive to odom point (x, y) (it takes over from a running mission's legs)."""
+        self.step(now)
+        self.nav_goal = (x, y)
+
+    def stop_navigation(self, now: float) -> None:
+        self.step(now)
+        self.nav_goal = None
 
     def mission_command(self, command: str, now: float) -> bool:
         """Apply one of ``MISSION_COMMANDS``; returns False for an unknown command."""
@@ -131,7 +142,8 @@ class RoverModel:
         self.distance_m += abs(self.speed) * dt
         self.current_a = -(p.idle_current_a + p.drive_current_a * abs(self.speed) / p.max_speed)
         self.charge_ah = max(0.0, self.charge_ah + self.current_a * dt / 3600.0)
-        if self.mission_running and self.distance_to_target() < p.arrive_radius:
+        if (self.mission_running and self.nav_goal is None
+                and self.distance_to_target() < p.arrive_radius):
             self._advance_leg()
 
     def _targets(self) -> tuple[float, float]:
@@ -139,17 +151,21 @@ class RoverModel:
             return 0.0, 0.0
         if self.manual_active():
             return self.cmd_linear, self.cmd_angular
+        if self.nav_goal is not None:
+            if self.nav_distance() < self.params.arrive_radius:
+                return 0.0, 0.0
+            return self._pursuit(self.nav_goal)
         if self.mission_running:
-            return self._pursuit()
+            return self._pursuit(self.target())
         return 0.0, 0.0
 
-    def _pursuit(self) -> tuple[float, float]:
+    def _pursuit(self, target: tuple[float, float]) -> tuple[float, float]:
         p = self.params
-        tx, ty = self.target()
+        tx, ty = target
         heading_error = _wrap_angle(math.atan2(ty - self.y, tx - self.x) - self.yaw)
         turn = _clamp(2.0 * heading_error, -p.max_turn_rate, p.max_turn_rate)
         speed = p.max_speed * 0.6 * max(0.0, math.cos(heading_error))
-        return min(speed, self.distance_to_target()), turn
+        return min(speed, math.hypot(tx - self.x, ty - self.y)), turn
 
     def _advance_leg(self) -> None:
         if self.leg + 1 < len(self.params.waypoints):
@@ -164,6 +180,15 @@ class RoverModel:
 
     def target(self) -> tuple[float, float]:
         return self.params.waypoints[self.leg]
+
+    def nav_distance(self) -> float:
+        """Metres to the navigation goal (0 without one)."""
+        if self.nav_goal is None:
+            return 0.0
+        return math.hypot(self.nav_goal[0] - self.x, self.nav_goal[1] - self.y)
+
+    def nav_arrived(self) -> bool:
+        return self.nav_goal is not None and self.nav_distance() < self.params.arrive_radius
 
     def distance_to_target(self) -> float:
         tx, ty = self.target()
@@ -182,11 +207,13 @@ class RoverModel:
             return "estop"
         if self.manual_active():
             return "manual"
-        return "auto" if self.mission_running else "idle"
+        return "auto" if self.mission_running or self.nav_goal is not None else "idle"
 
     def nav_status(self) -> str:
         if self.estop:
             return "stopped"
+        if self.nav_goal is not None:
+            return "navigating"
         if self.mission_done:
             return "succeeded"
         if self.mission_running:

@@ -11,6 +11,9 @@ The sim publishes ``/emergency_stop`` itself; samples carrying its own publisher
 epoch are ignored, and only ``true`` acts (it latches), so its own state can never
 re-trigger the stop after a ``reset_estop``.
 
+It serves the ``/navigate_to_pose`` action (``sim.navigate``) where the graph knows
+its type.
+
 ``tick(now)`` is the whole loop body and takes time as an argument, so tests drive
 it with a fake clock and no thread.
 """
@@ -26,6 +29,7 @@ from typing import Any
 from ..graph.port import Graph, GraphError, Publisher, Sample
 from . import messages
 from .model import MISSION_COMMANDS, RoverModel, RoverParams
+from .navigate import NAV_ACTION, NAV_TYPE, NavigateAction
 from .schedule import Schedule
 
 logger = logging.getLogger(__name__)
@@ -107,6 +111,11 @@ class RoverSim:
             graph.subscribe(ESTOP_TOPIC, self._on_estop, "std_msgs/msg/Bool"),
             graph.subscribe("/mission/command", self._on_mission_command, "std_msgs/msg/String"),
         ]
+        self.navigate = NavigateAction(clock, self._wake.set)
+        try:
+            self._handles.append(graph.serve_action(NAV_ACTION, NAV_TYPE, self.navigate.on_goal))
+        except GraphError as exc:
+            logger.warning("the simulator serves no %s action: %s", NAV_ACTION, exc)
 
     # --------------------------------------------------------------- the loop
 
@@ -120,13 +129,16 @@ class RoverSim:
             if ESTOP_TOPIC in due:
                 self._estop_published = self.model.estop
             stamp = now + self._wall_offset
+            navigation = self.navigate.tick(self.model, now, stamp)
             outgoing = [(topic, self._builders[topic](self.model, stamp)) for topic in due]
         for topic, msg in outgoing:
             try:
                 self._publishers[topic].publish(msg)
             except GraphError:
                 logger.exception("could not publish the simulated %s", topic)
-        return self.schedule.next_deadline()
+        for step in navigation:  # feedback and goal ends of /navigate_to_pose
+            step()
+        return min(self.schedule.next_deadline(), self.navigate.next_deadline())
 
     def run(self) -> None:
         """The scheduler loop, on the calling thread, until ``stop()``."""
@@ -148,6 +160,10 @@ class RoverSim:
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        with self._lock:
+            ending = self.navigate.close()
+        for step in ending:
+            step()
         for handle in self._handles:
             handle.close()
         for publisher in self._publishers.values():

@@ -40,6 +40,7 @@ from ..core.security import origin_allowed
 from ..core.settings import ANONYMOUS, HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
 from . import rosapi
+from .actions import TierActions
 from .protocol import TierProtocol
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class TierService:
         self._publisher_users: dict[str, set[TierProtocol]] = {}
         self._closing: dict[str, Any] = {}  # topic -> the delayed close of its publisher
         self._heartbeat_seq = 0
+        self.actions = TierActions(self)  # goals its clients sent (tier/actions.py)
         self.port: int | None = None
         self.tls = settings.security.tls
         if ANONYMOUS in self.tier.publish_roles:
@@ -322,6 +324,15 @@ class TierService:
             self.reactor.callFromThread(self._reply_if_connected, proto, reply)
         future.add_done_callback(done)
 
+    def _do_SendGoal(self, proto, command: cmd.SendGoal) -> None:
+        self.actions.send(proto, command)
+
+    def _do_CancelGoal(self, proto, command: cmd.CancelGoal) -> None:
+        self.actions.cancel(proto, command)
+
+    def _do_DetachGoals(self, proto, command: cmd.DetachGoals) -> None:
+        self.actions.detach(proto)
+
     def _reply_if_connected(self, proto, reply: cmd.Reply) -> None:
         if proto in self.clients:
             self._do_Reply(proto, reply)
@@ -490,6 +501,7 @@ class TierService:
             if pending.active():
                 pending.cancel()
         self._closing.clear()
+        self.actions.release()
         self._publisher_users.clear()
         for handle in self._graph_subs.values():
             handle.close()

@@ -13,8 +13,10 @@ does not know is fetched from the ``types`` queryable every graph instance serve
 (it answers for every type in its store, including ones advertised with ``msgdef``);
 samples wait, in order, until the definition is registered.
 
-Services are Zenoh queryables and queries (see ``services``). The graph instance is
-one node, ``/<name>``, that says what it publishes, subscribes and serves (see ``nodes``).
+Services are Zenoh queryables and queries (see ``services``); actions are the ROS 2
+action protocol on them (``graph.actions``), with the action types in the type store.
+The graph instance is one node, ``/<name>``, that says what it publishes, subscribes and
+serves (see ``nodes``).
 
 Threading: Zenoh runs callbacks on its own threads; subscription callbacks, service
 handlers and ``call`` futures complete there. ``call`` never blocks its caller.
@@ -31,7 +33,8 @@ from typing import Any
 import zenoh
 from zenoh.handlers import Callback
 
-from ..port import GraphError, MessageFields, NodeInfo, Sample, TopicInfo
+from .. import actions
+from ..port import GoalHandle, GraphError, MessageFields, NodeInfo, Sample, ServerGoal, TopicInfo
 from . import keys, nodes
 from .convert import from_rosbridge, to_cbor, to_rosbridge
 from .discovery import Directory, PendingTypes
@@ -294,7 +297,7 @@ class EmbeddedGraph:
 
     def _on_types_query(self, query: zenoh.Query) -> None:
         type_name = str(query.key_expr)[len(self.prefix) + len("/types/") :]
-        if self._known(type_name):
+        if self._known(type_name) and "/action/" not in type_name:  # actions: built in
             query.reply(query.key_expr, msgdef_of(self.typestore, type_name))
 
     def _fetch_type(self, type_name: str, done: Callable[[bool], None]) -> None:
@@ -365,6 +368,23 @@ class EmbeddedGraph:
         except zenoh.ZError as exc:
             settler(future)(error=GraphError(f"cannot call service {name}: {exc}"))
         return future
+
+    # -- actions (the ROS 2 action protocol on the services and topics above) -----
+    def send_goal(
+        self, action: str, type_name: str, goal: dict[str, Any],
+        feedback: Callable[[dict[str, Any]], None] | None, timeout: float,
+    ) -> GoalHandle:
+        try:
+            service_types(self.typestore, actions.action_types(type_name).send_goal)
+        except GraphError as exc:
+            return actions.failed(exc)
+        return actions.send_goal(self, action, type_name, goal, feedback, timeout)
+
+    def serve_action(
+        self, action: str, type_name: str, execute: Callable[[ServerGoal], None]
+    ) -> actions.ActionServer:
+        self._check_open()
+        return actions.ActionServer(self, action, type_name, execute)
 
     # -- shutdown ----------------------------------------------------------------
     def close(self) -> None:

@@ -2,7 +2,10 @@
 
 A server is a queryable; ``server_callback`` decodes the request, runs the handler and
 replies with the CDR response, or with an error text starting ``service <name>
-failed:`` when the handler (or its response) fails. A call is a Zenoh ``get`` whose
+failed:`` when the handler (or its response) fails. A handler may answer with a
+``Future``: the query is held open and answered when it completes (an action's
+``get_result``); if the server's process goes away first, Zenoh ends the query and
+the caller gets an error at once. A call is a Zenoh ``get`` whose
 reply callbacks complete a ``concurrent.futures.Future`` on a Zenoh thread, so the
 caller never blocks; ``client_callbacks`` builds them.
 """
@@ -30,6 +33,19 @@ def server_callback(
 ) -> Callable[[zenoh.Query], None]:
     request_type, response_type = types
 
+    def answer(query: zenoh.Query, response: dict[str, Any]) -> None:
+        try:
+            msg = from_rosbridge(typestore, response_type, response)
+            raw = bytes(typestore.serialize_cdr(msg, response_type, little_endian=True))
+        except Exception as exc:
+            fail(query, exc)
+            return
+        query.reply(query.key_expr, raw)
+
+    def fail(query: zenoh.Query, exc: BaseException) -> None:
+        log.exception("service %s handler failed", name)
+        query.reply_err(f"{SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
+
     def on_query(query: zenoh.Query) -> None:
         try:
             payload = query.payload
@@ -37,13 +53,22 @@ def server_callback(
                 to_rosbridge(typestore.deserialize_cdr(payload.to_bytes(), request_type))
                 if payload else {}
             )
-            response = from_rosbridge(typestore, response_type, handler(request))
-            raw = bytes(typestore.serialize_cdr(response, response_type, little_endian=True))
+            response = handler(request)
         except Exception as exc:
-            log.exception("service %s handler failed", name)
-            query.reply_err(f"{SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
+            fail(query, exc)
             return
-        query.reply(query.key_expr, raw)
+        if not isinstance(response, Future):
+            answer(query, response)
+            return
+
+        def later(done: Future) -> None:  # the query stays open until this reply
+            try:
+                result = done.result()
+            except Exception as exc:
+                fail(query, exc)
+                return
+            answer(query, result)
+        response.add_done_callback(later)
 
     return on_query
 

@@ -1,0 +1,155 @@
+"""The rosbridge v2 action-client ops of a ``Session``: ``send_action_goal`` and
+``cancel_action_goal`` in, ``action_feedback`` and ``action_result`` out.
+
+As rosbridge_server 2.x (``capabilities/send_action_goal.py``): a goal ends with one
+``action_result`` ``{id, action, values, status, result}``. ``result: true`` when the
+server ended the goal (``status`` 4 succeeded, 5 canceled, 6 aborted; ``values`` the
+action's Result); ``result: false`` with ``status`` 0 and the reason as ``values``
+when the goal never ran: refused here (scope, role, limits, bad fields), unknown
+type, no server, rejected. ``action_feedback`` ``{id, action, values}`` is sent only
+when the goal asked with ``feedback: true``. A refusal is always such a result, so a
+client waiting on its goal never hangs.
+
+Scope and role: the action name must be in the tier's ``services`` scope and the
+client's role allowed to act (``Session.may_act``). At most ``MAX_GOALS`` goals per
+connection are in flight. A goal is named on its connection by the frame's ``id``
+(roslibpy and roslibjs always give one); a cancel names the same ``id``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .commands import CancelGoal, DetachGoals, Refused, Reply, SendGoal
+from .scope import is_ros_name
+
+MAX_GOALS = 8  # goals in flight per connection
+STATUS_UNKNOWN = 0  # action_msgs/msg/GoalStatus: the goal never ran
+_ACTION_TYPE = re.compile(r'^([A-Za-z0-9_]+)/(?:action/)?([A-Za-z0-9_]+)$')
+
+
+@dataclass
+class Goal:
+    action: str
+    call_id: str | int | None
+    feedback: bool
+    canceled: bool = False
+
+
+def normalize_action_type(type_name: Any) -> str | None:
+    """'pkg/action/Name' or 'pkg/Name' -> 'pkg/action/Name'; None if neither."""
+    match = _ACTION_TYPE.match(type_name) if isinstance(type_name, str) else None
+    return f'{match.group(1)}/action/{match.group(2)}' if match else None
+
+
+def op_send_action_goal(session, frame: dict[str, Any], now: float) -> list[Any]:
+    action = frame.get('action')
+    call_id = frame.get('id')
+    if not isinstance(action, str) or not is_ros_name(action):
+        return _refuse(session, frame, 'bad_field', f"'action' must be a ROS name starting "
+                       f'with \'/\', got {_short(action)}')
+    type_name = normalize_action_type(frame.get('action_type'))
+    if type_name is None:
+        return _refuse(session, frame, 'bad_field', "'action_type' must be an action type "
+                       "like 'nav2_msgs/action/NavigateToPose', got "
+                       f'{_short(frame.get("action_type"))}')
+    args = frame.get('args', {})
+    if args is None or (isinstance(args, list) and not args):
+        args = {}
+    if not isinstance(args, dict):
+        return _refuse(session, frame, 'bad_field', "'args' must be an object with the "
+                       "goal's fields")
+    feedback = frame.get('feedback', False)
+    if not isinstance(feedback, bool):
+        return _refuse(session, frame, 'bad_field', "'feedback' must be true or false")
+    tier = session.tier
+    if not tier.services.allows(action):
+        return _refuse(session, frame, 'scope', f"{action} is outside the {tier.name} tier's "
+                       f'service scope ({tier.services}); send the goal to a tier that '
+                       'serves it')
+    if not session.may_act():
+        who = f'role {session.role!r}' if session.role else 'an unauthenticated client'
+        return _refuse(session, frame, 'auth', f'{who} may not send goals to {action} '
+                       f'(allowed roles: {", ".join(tier.publish_roles) or "none"})')
+    goals = session.goals
+    if len(goals) >= MAX_GOALS:
+        return _refuse(session, frame, 'limit', f'{MAX_GOALS} goals are already in flight on '
+                       'this connection; wait for a result or cancel one')
+    if call_id is None:
+        key = _unused_key(goals)
+    else:
+        key = str(call_id)
+        if key in goals:
+            return _refuse(session, frame, 'bad_field', f'a goal with id {key!r} is already '
+                           'in flight on this connection; give each goal its own id')
+    goals[key] = Goal(action, call_id, feedback)
+    return [SendGoal(key, call_id, action, type_name, args, feedback)]
+
+
+def op_cancel_action_goal(session, frame: dict[str, Any], now: float) -> list[Any]:
+    action = frame.get('action')
+    call_id = frame.get('id')
+    goal = session.goals.get(str(call_id)) if call_id is not None else None
+    if goal is None or goal.action != action:
+        detail = (f'cancel_action_goal: no goal with id {_short(call_id)} of {_short(action)} is '
+                  'in flight on this connection (it may have ended already)')
+        return session._refuse('bad_field', detail, 'cancel_action_goal', call_id)
+    if goal.canceled:
+        return []
+    goal.canceled = True
+    return [CancelGoal(str(call_id), action)]
+
+
+# ---- outgoing (the shell calls these as the graph reports) ------------------------------
+def feedback_reply(session, key: str, values: dict[str, Any]) -> Reply | None:
+    """The ``action_feedback`` frame for goal ``key``, or None if nobody wants it."""
+    goal = session.goals.get(key)
+    if goal is None or not goal.feedback:
+        return None
+    frame = {'op': 'action_feedback', 'action': goal.action, 'values': values}
+    if goal.call_id is not None:
+        frame['id'] = goal.call_id
+    return Reply(frame)
+
+
+def result_reply(session, key: str, ok: bool, status: int, values: Any) -> Reply | None:
+    """The ``action_result`` that ends goal ``key`` (the goal leaves the session)."""
+    goal = session.goals.pop(key, None)
+    if goal is None:
+        return None
+    return Reply(_result(goal.action, goal.call_id, ok, status, values))
+
+
+def closed(session) -> list[Any]:
+    if not session.goals:
+        return []
+    session.goals.clear()
+    return [DetachGoals()]
+
+
+def _result(action: Any, call_id: Any, ok: bool, status: int, values: Any) -> dict[str, Any]:
+    frame = {'op': 'action_result', 'action': action, 'values': values, 'status': status,
+             'result': ok}
+    if call_id is not None:
+        frame['id'] = call_id
+    return frame
+
+
+def _refuse(session, frame: dict[str, Any], kind: str, text: str) -> list[Any]:
+    action = frame.get('action')
+    action = action if isinstance(action, str) else ''
+    return [Refused(kind, f'send_action_goal {action}: {text}'),
+            Reply(_result(action, frame.get('id'), False, STATUS_UNKNOWN, text))]
+
+
+def _unused_key(goals: dict[str, Goal]) -> str:
+    n = len(goals)
+    while f'#{n}' in goals:
+        n += 1
+    return f'#{n}'
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + '...'
