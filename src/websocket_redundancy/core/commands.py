@@ -65,3 +65,27 @@ class Refused:
 class Close:
     code: int
     reason: str
+
+
+@dataclass(frozen=True)
+class AdvertiseService:
+    """Serve ``service`` on the graph for this client (its ``advertise_service``); the
+    shell refuses it when another client or node already serves the name."""
+    service: str
+    type_name: str
+
+
+@dataclass(frozen=True)
+class UnadvertiseService:
+    """Stop serving ``service`` for this client (``unadvertise_service``, disconnect)."""
+    service: str
+
+
+@dataclass(frozen=True)
+class AnswerCall:
+    """Complete a graph call of a client-provided service: ``values`` is the response
+    when ``ok``, else the sentence the caller gets as its error. ``waiter`` is the
+    shell's handle of the call (a ``concurrent.futures.Future``)."""
+    waiter: Any
+    ok: bool
+    values: Any

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import rosbridge_services as provided
 from .commands import (
     Advertise,
     CallService,
@@ -76,6 +77,7 @@ class Session:
     advertisers: dict[str, set[str]] = field(default_factory=dict)
     _last_sent: dict[str, float] = field(default_factory=dict)
     throttles: dict[str, float] = field(default_factory=dict)  # topic -> effective, s
+    provider: provided.Provider = field(default_factory=provided.Provider)  # advertise_service
     _tokens: float = -1.0
     _tokens_at: float = 0.0
 
@@ -373,7 +375,8 @@ class Session:
 
     def closed(self) -> list[Any]:
         """The connection is gone: release every topic it held."""
-        commands = [Unsubscribe(t) for t in self.subscriptions]
+        commands = provided.closed(self)
+        commands += [Unsubscribe(t) for t in self.subscriptions]
         commands += [Unadvertise(t) for t in self.advertised]
         self.subscriptions.clear()
         self.throttles.clear()
@@ -412,6 +415,9 @@ _HANDLERS = {
     'unadvertise': Session._op_unadvertise,
     'publish': Session._op_publish,
     'call_service': Session._op_call_service,
+    'advertise_service': provided.op_advertise_service,
+    'unadvertise_service': provided.op_unadvertise_service,
+    'service_response': provided.op_service_response,
     'set_level': Session._op_set_level,
     'auth': Session._op_auth,
 }

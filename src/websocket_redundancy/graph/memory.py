@@ -4,7 +4,9 @@ Delivery is synchronous on the publisher's thread, so a test publishes and asser
 the next line. Every message is JSON-encoded once on publish and decoded separately
 for each subscriber, which both checks that it is in rosbridge JSON form (no bytes,
 no NaN) and keeps publishers and subscribers from sharing dicts. ``call`` returns an
-already-completed future.
+already-completed future, unless the server's handler answers later (returns a
+``Future``): then the call completes when that future does, on whichever thread
+completes it. ``timeout`` is not enforced here.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-from .port import GraphError, Sample, TopicInfo
+from .port import GraphError, Handler, Sample, TopicInfo
 
 
 def _encode(what: str, msg: Any) -> str:
@@ -80,7 +82,7 @@ class MemoryGraph:
         self._lock = threading.Lock()
         self._publishers: list[MemoryPublisher] = []
         self._subscribers: dict[str, list[tuple[Callable[[Sample], None], str | None]]] = {}
-        self._servers: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+        self._servers: dict[str, tuple[str, Handler]] = {}
         self._closed = False
 
     def advertise(self, topic: str, type_name: str, msgdef: str | None = None,
@@ -106,9 +108,7 @@ class MemoryGraph:
             self._deliver(pub, seq, text, only=entry)
         return _Handle(self._lock, lambda: entries.remove(entry))
 
-    def serve(
-        self, name: str, type_name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> _Handle:
+    def serve(self, name: str, type_name: str, handler: Handler) -> _Handle:
         self._check_open()
         entry = (type_name, handler)
         with self._lock:
@@ -120,9 +120,14 @@ class MemoryGraph:
     ) -> Future[dict[str, Any]]:
         future: Future[dict[str, Any]] = Future()
         try:
-            future.set_result(self._call(name, type_name, request))
+            answer = self._call(name, type_name, request)
         except GraphError as exc:
             future.set_exception(exc)
+            return future
+        if isinstance(answer, Future):
+            answer.add_done_callback(partial(self._answered, name, future))
+        else:
+            future.set_result(answer)
         return future
 
     def topics(self) -> dict[str, TopicInfo]:
@@ -167,7 +172,18 @@ class MemoryGraph:
             response = server[1](json.loads(text))
         except Exception as exc:
             raise GraphError(f"service {name} failed: {exc}") from exc
+        if isinstance(response, Future):
+            return response
         return json.loads(_encode(f"response from {name}", response))
+
+    @staticmethod
+    def _answered(name: str, future: Future, answer: Future) -> None:
+        """A handler's deferred answer arrived: complete the caller's future."""
+        try:
+            response = answer.result()
+            future.set_result(json.loads(_encode(f"response from {name}", response)))
+        except Exception as exc:  # the handler's GraphError, or a response not in JSON form
+            future.set_exception(GraphError(f"service {name} failed: {exc}"))
 
     def _deliver(self, pub: MemoryPublisher, seq: int, text: str, only=None) -> None:
         with self._lock:

@@ -38,6 +38,7 @@ from ..core.security import origin_allowed
 from ..core.settings import ANONYMOUS, HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
 from .protocol import TierProtocol
+from .provided import ProvidedServices
 
 log = logging.getLogger(__name__)
 MAX_PROBES = 4
@@ -90,6 +91,7 @@ class TierService:
         self._publisher_users: dict[str, set[TierProtocol]] = {}
         self._closing: dict[str, Any] = {}  # topic -> the delayed close of its publisher
         self._heartbeat_seq = 0
+        self.provided = ProvidedServices(self)  # services clients provide (advertise_service)
         self.port: int | None = None
         self.tls = settings.security.tls
         if ANONYMOUS in self.tier.publish_roles:
@@ -311,6 +313,15 @@ class TierService:
             self.reactor.callFromThread(self._reply_if_connected, proto, reply)
         future.add_done_callback(done)
 
+    def _do_AdvertiseService(self, proto, command: cmd.AdvertiseService) -> None:
+        self.provided.advertise(proto, command)
+
+    def _do_UnadvertiseService(self, proto, command: cmd.UnadvertiseService) -> None:
+        self.provided.unadvertise(proto, command)
+
+    def _do_AnswerCall(self, proto, command: cmd.AnswerCall) -> None:
+        self.provided.answer(command)
+
     def _reply_if_connected(self, proto, reply: cmd.Reply) -> None:
         if proto in self.clients:
             self._do_Reply(proto, reply)
@@ -416,6 +427,7 @@ class TierService:
             'delivered': self.delivered, 'replayed': self.replayed,
             'dropped': self.dropped + sum(p.queue.dropped for p in self.clients),
             'refused': dict(self.refused), 'errors': sum(self.refused.values()),
+            'provided_services': sorted(self.provided.providers),
         }
 
     def close_clients(self, code: int, reason: str) -> None:
@@ -425,6 +437,7 @@ class TierService:
     def release(self) -> None:
         with self._inbox_lock:
             self._inbox = []
+        self.provided.release()
         for pending in self._closing.values():
             if pending.active():
                 pending.cancel()

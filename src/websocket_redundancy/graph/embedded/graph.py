@@ -30,7 +30,7 @@ from typing import Any
 import zenoh
 from zenoh.handlers import Callback
 
-from ..port import GraphError, Sample, TopicInfo
+from ..port import GraphError, Handler, Sample, TopicInfo
 from . import keys
 from .convert import from_rosbridge, to_rosbridge
 from .discovery import Directory, PendingTypes
@@ -293,9 +293,7 @@ class EmbeddedGraph:
                          Callback(on_reply, on_done), timeout=5.0)
 
     # -- services --------------------------------------------------------------
-    def serve(
-        self, name: str, type_name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> Declared:
+    def serve(self, name: str, type_name: str, handler: Handler) -> Declared:
         self._check_open()
         name = keys.ros_name(name, "service")
         request_type, response_type = service_types(self.typestore, type_name)

@@ -2,7 +2,8 @@
 
 A server is a queryable; ``server_callback`` decodes the request, runs the handler and
 replies with the CDR response, or with an error text starting ``service <name>
-failed:`` when the handler (or its response) fails. A call is a Zenoh ``get`` whose
+failed:`` when the handler (or its response) fails; a handler that returns a ``Future``
+is replied to when the future completes. A call is a Zenoh ``get`` whose
 reply callbacks complete a ``concurrent.futures.Future`` on a Zenoh thread, so the
 caller never blocks; ``client_callbacks`` builds them.
 """
@@ -17,7 +18,7 @@ from typing import Any
 import zenoh
 from zenoh.handlers import Callback
 
-from ..port import GraphError
+from ..port import GraphError, Handler
 from .convert import from_rosbridge, to_rosbridge
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,34 @@ SERVER_ERROR = "service "  # prefix of the errors a server sends
 
 
 def server_callback(
-    typestore: Any, name: str, types: tuple[str, str],
-    handler: Callable[[dict[str, Any]], dict[str, Any]],
+    typestore: Any, name: str, types: tuple[str, str], handler: Handler,
 ) -> Callable[[zenoh.Query], None]:
+    """A handler that returns a ``Future`` answers later: the query is kept, replied to
+    from whichever thread completes the future, then dropped (which ends it for the
+    caller)."""
     request_type, response_type = types
+
+    def reply(query: zenoh.Query, answer: dict[str, Any]) -> None:
+        try:
+            response = from_rosbridge(typestore, response_type, answer)
+            raw = bytes(typestore.serialize_cdr(response, response_type, little_endian=True))
+        except Exception as exc:
+            log.exception("service %s handler failed", name)
+            query.reply_err(f"{SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
+            return
+        query.reply(query.key_expr, raw)
+
+    def answer_later(query: zenoh.Query, future: Future) -> None:
+        try:
+            error = future.exception()
+            if error is not None:  # the deferred answer's error says why by itself
+                query.reply_err(f"{SERVER_ERROR}{name} failed: {error}")
+            else:
+                reply(query, future.result())
+        except zenoh.ZError as exc:  # the session closed meanwhile
+            log.warning("service %s: cannot reply: %s", name, exc)
+        finally:
+            query.drop()
 
     def on_query(query: zenoh.Query) -> None:
         try:
@@ -37,13 +62,15 @@ def server_callback(
                 to_rosbridge(typestore.deserialize_cdr(payload.to_bytes(), request_type))
                 if payload else {}
             )
-            response = from_rosbridge(typestore, response_type, handler(request))
-            raw = bytes(typestore.serialize_cdr(response, response_type, little_endian=True))
+            answer = handler(request)
         except Exception as exc:
             log.exception("service %s handler failed", name)
             query.reply_err(f"{SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
             return
-        query.reply(query.key_expr, raw)
+        if isinstance(answer, Future):
+            answer.add_done_callback(lambda done: answer_later(query, done))
+        else:
+            reply(query, answer)
 
     return on_query
 
