@@ -223,8 +223,18 @@ class RosGraph:
         return out
 
     def services(self) -> dict[str, str]:
-        return {name: types[0] for name, types in self.node.get_service_names_and_types()
-                if types}
+        """Names with a server. rcl also lists a name that only has clients (its request
+        and reply topics exist), so servers are counted: ``count_services`` on Jazzy;
+        on Humble, which has none, the writers of the name's reply topic (``rr<name>Reply``,
+        the DDS RMWs' mangling; only a server writes replies)."""
+        named = {name: types[0] for name, types in self.node.get_service_names_and_types()
+                 if types}
+        count = getattr(self.node, "count_services", None)
+        if count is None:
+            def count(name: str) -> int:
+                return len(self.node.get_publishers_info_by_topic(f"rr{name}Reply",
+                                                                  no_mangle=True))
+        return {name: t for name, t in named.items() if count(name) > 0}
 
     # -- services ------------------------------------------------------------------
     def serve(self, name: str, type_name: str, handler: Handler) -> _Handle:
