@@ -193,3 +193,21 @@ def test_when_the_tier_is_released_its_provided_services_stop(world):
     with pytest.raises(GraphError, match='disconnected'):
         future.result(timeout=0)
     assert graph.services() == {}
+
+
+def test_a_name_this_tier_just_stopped_serving_can_be_provided_again_at_once(world):
+    """The graph's view may still list a server this tier closed (the embedded graph's
+    discovery is asynchronous): for a grace period that is not taken for a rival."""
+    graph, tiers, reactor = world
+    primary = tiers['primary']
+    provider = provide(primary)
+    primary.drop(provider)
+    stale = {'/ops/arm': SET_BOOL}
+    graph.services = lambda: stale  # discovery has not caught up
+    again = provide(primary, 'again')
+    assert primary.provided.providers == {'/ops/arm': again}
+    primary.drop(again)
+    reactor.advance(6)  # past the grace: a server still listed is someone else's
+    late = provide(primary, 'late')
+    assert primary.refused['conflict'] == 1 and primary.provided.providers == {}
+    primary.drop(late)

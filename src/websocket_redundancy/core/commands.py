@@ -57,7 +57,7 @@ class CallService:
 @dataclass(frozen=True)
 class Refused:
     """Bad or forbidden input: the shell logs ``detail`` and counts ``kind``."""
-    kind: str  # malformed | unknown_op | bad_field | scope | auth | limit | binary
+    kind: str  # malformed | unknown_op | bad_field | scope | auth | limit | binary | conflict
     detail: str
 
 
