@@ -164,6 +164,16 @@ def test_when_the_client_reports_a_failure_the_caller_gets_its_reason():
                    'arm is stowed')]
 
 
+def test_a_failure_without_values_says_so_without_them():
+    s = session()
+    advertise(s)
+    waiter = object()
+    provided.request(s, '/ops/arm', {}, waiter, 0.0)
+    assert send(s, {'op': 'service_response', 'service': '/ops/arm', 'result': False,
+                    'id': 'service_request:/ops/arm:1'}) == [
+        AnswerCall(waiter, False, 'the client providing /ops/arm reported a failure')]
+
+
 def test_roslibjs_empty_values_are_an_empty_response():
     s = session()
     advertise(s)

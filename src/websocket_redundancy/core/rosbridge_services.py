@@ -143,9 +143,10 @@ def op_service_response(session: Session, frame: dict, now: float) -> list[Any]:
         return [*session._refuse('bad_field', f'{op}: {problem}', op, call_id),
                 AnswerCall(call.waiter, False, f'the client providing {service} sent a '
                            f'malformed service_response: {problem}')]
-    if not result:
-        return [AnswerCall(call.waiter, False, f'the client providing {service} reported a '
-                           f'failure: {_short(values, REASON_CHARS)}')]
+    if not result:  # roslibjs sends no values with a failure; advertiseAsync the error
+        why = f': {_short(values, REASON_CHARS)}' if values != {} else ''
+        return [AnswerCall(call.waiter, False,
+                           f'the client providing {service} reported a failure{why}')]
     return [AnswerCall(call.waiter, True, values)]
 
 
