@@ -18,6 +18,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,36 @@ def test_subscription_before_publisher_and_custom_type(mesh):
     wait_for(delivered, "3 samples of the custom type")
     assert got.samples[0].msg["tyre"] == {"pressure": 2.0, "tread": "AQID"}
     assert [seq for _, seq in got.keys()] == sorted(seq for _, seq in got.keys())
+
+
+def test_a_handler_answering_later_does_not_hold_the_graph(mesh):
+    """When a handler returns a Future, the query waits for it while other calls are
+    served; its result, or its error (with its sentence), reaches the caller."""
+    server, client, _ = mesh
+    pending: queue.Queue = queue.Queue()
+
+    def later(request):
+        future: Future = Future()
+        pending.put((request, future))
+        return future
+
+    server.serve("/ops/arm", "std_srvs/srv/SetBool", later)
+    server.serve("/ops/ping", "std_srvs/srv/Trigger", lambda req: {"success": True})
+    wait_for(lambda: len(client.services()) == 2, "2 services to be announced")
+    first = client.call("/ops/arm", "std_srvs/srv/SetBool", {"data": True}, timeout=10)
+    second = client.call("/ops/arm", "std_srvs/srv/SetBool", {"data": False}, timeout=10)
+    (request_a, answer_a), (request_b, answer_b) = pending.get(timeout=10), pending.get(timeout=10)
+    ping = client.call("/ops/ping", "std_srvs/srv/Trigger", {}, timeout=10)
+    assert ping.result(10)["success"] is True  # served while both wait
+    assert not first.done() and not second.done()
+    answers = {request_a["data"]: answer_a, request_b["data"]: answer_b}
+    threading.Thread(target=answers[True].set_result,
+                     args=({"success": True, "message": "armed"},)).start()
+    assert first.result(10) == {"success": True, "message": "armed"}
+    answers[False].set_exception(GraphError("the client providing /ops/arm disconnected"))
+    with pytest.raises(GraphError, match="service /ops/arm failed: the client providing "
+                                         "/ops/arm disconnected"):
+        second.result(10)
 
 
 def test_failing_callback_keeps_the_subscription(mesh, caplog):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future
 
 import pytest
 
@@ -111,6 +112,27 @@ def test_call_failures_are_graph_errors():
         graph.call("/broken", "std_srvs/srv/Trigger", {}, timeout=1.0).result(0)
     with pytest.raises(GraphError, match="type"):
         graph.call("/broken", "std_srvs/srv/SetBool", {}, timeout=1.0).result(0)
+
+
+def test_a_handler_that_answers_later_completes_the_call_then():
+    """When the handler returns a Future, the call completes when it does, with the
+    response or the handler's error as a GraphError."""
+    graph = MemoryGraph()
+    answers: list[Future] = []
+
+    def later(request):
+        answers.append(Future())
+        return answers[-1]
+
+    graph.serve("/later", "std_srvs/srv/Trigger", later)
+    ok = graph.call("/later", "std_srvs/srv/Trigger", {}, timeout=1.0)
+    failed = graph.call("/later", "std_srvs/srv/Trigger", {}, timeout=1.0)
+    assert not ok.done() and not failed.done()
+    answers[0].set_result({"success": True, "message": "later"})
+    answers[1].set_exception(GraphError("the client providing /later disconnected"))
+    assert ok.result(0) == {"success": True, "message": "later"}
+    with pytest.raises(GraphError, match="service /later failed: the client providing /later"):
+        failed.result(0)
 
 
 def test_close_drops_everything():

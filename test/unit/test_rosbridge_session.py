@@ -246,3 +246,14 @@ def test_when_reading_needs_a_token_rosapi_needs_it_too():
     s.role = 'viewer'
     assert [type(c) for c in send(s, {'op': 'call_service', 'service': '/rosapi/nodes'})] \
         == [CallService]
+
+
+def test_a_send_action_goal_with_a_bad_id_gets_a_failed_action_result():
+    """When a goal is refused before it is read as a goal, roslibpy/roslibjs still get
+    the failed action_result they wait for."""
+    s = session()
+    refused, reply = send(s, {'op': 'send_action_goal', 'action': '/navigate_to_pose',
+                              'action_type': 'nav2_msgs/action/NavigateToPose', 'id': [1]})
+    assert refused.kind == 'bad_field'
+    assert reply.frame['op'] == 'action_result' and reply.frame['result'] is False
+    assert reply.frame['action'] == '/navigate_to_pose' and "'id'" in reply.frame['values']

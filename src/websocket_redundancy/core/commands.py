@@ -57,7 +57,7 @@ class CallService:
 @dataclass(frozen=True)
 class Refused:
     """Bad or forbidden input: the shell logs ``detail`` and counts ``kind``."""
-    kind: str  # malformed | unknown_op | bad_field | scope | auth | limit | binary
+    kind: str  # malformed | unknown_op | bad_field | scope | auth | limit | binary | conflict
     detail: str
 
 
@@ -89,3 +89,27 @@ class CancelGoal:
 @dataclass(frozen=True)
 class DetachGoals:
     """The connection is gone: its goals run on, nothing of them is forwarded to it."""
+
+
+@dataclass(frozen=True)
+class AdvertiseService:
+    """Serve ``service`` on the graph for this client (its ``advertise_service``); the
+    shell refuses it when another client or node already serves the name."""
+    service: str
+    type_name: str
+
+
+@dataclass(frozen=True)
+class UnadvertiseService:
+    """Stop serving ``service`` for this client (``unadvertise_service``, disconnect)."""
+    service: str
+
+
+@dataclass(frozen=True)
+class AnswerCall:
+    """Complete a graph call of a client-provided service: ``values`` is the response
+    when ``ok``, else the sentence the caller gets as its error. ``waiter`` is the
+    shell's handle of the call (a ``concurrent.futures.Future``)."""
+    waiter: Any
+    ok: bool
+    values: Any

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import rosbridge_services as provided
 from .commands import (
     Advertise,
     CallService,
@@ -85,6 +86,7 @@ class Session:
     forms: dict[str, Form] = field(default_factory=dict)
     fragment_size: int = 0  # rosbridge's per-connection fragment_size (0: none)
     goals: dict[str, Any] = field(default_factory=dict)  # action goals in flight (rosbridge_actions)
+    provider: provided.Provider = field(default_factory=provided.Provider)  # advertise_service
     _tokens: float = -1.0
     _tokens_at: float = 0.0
 
@@ -445,7 +447,8 @@ class Session:
 
     def closed(self) -> list[Any]:
         """The connection is gone: release every topic it held."""
-        commands = [Unsubscribe(t) for t in self.subscriptions]
+        commands = provided.closed(self)
+        commands += [Unsubscribe(t) for t in self.subscriptions]
         commands += [Unadvertise(t) for t in self.advertised]
         commands += rosbridge_actions.closed(self)
         self.subscriptions.clear()
@@ -485,7 +488,8 @@ def _failed_service_response(frame: dict, text: str, service: Any = None) -> dic
 
 
 # op -> (the reply op a standard client waits for, how to fail it)
-_FAILED_REPLIES = {'call_service': ('service_response', _failed_service_response)}
+_FAILED_REPLIES: dict[str, tuple[str, Any]] = {
+    'call_service': ('service_response', _failed_service_response)}
 
 
 def _short(value: Any) -> str:
@@ -495,6 +499,8 @@ def _short(value: Any) -> str:
 
 from . import rosbridge_actions  # noqa: E402  (its handlers take a Session)
 
+_FAILED_REPLIES['send_action_goal'] = ('action_result', rosbridge_actions.failed_result)
+
 _HANDLERS = {
     'subscribe': Session._op_subscribe,
     'unsubscribe': Session._op_unsubscribe,
@@ -502,6 +508,9 @@ _HANDLERS = {
     'unadvertise': Session._op_unadvertise,
     'publish': Session._op_publish,
     'call_service': Session._op_call_service,
+    'advertise_service': provided.op_advertise_service,
+    'unadvertise_service': provided.op_unadvertise_service,
+    'service_response': provided.op_service_response,
     'set_level': Session._op_set_level,
     'auth': Session._op_auth,
     'send_action_goal': rosbridge_actions.op_send_action_goal,

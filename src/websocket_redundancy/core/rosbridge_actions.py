@@ -136,6 +136,15 @@ def _result(action: Any, call_id: Any, ok: bool, status: int, values: Any) -> di
     return frame
 
 
+def failed_result(frame: dict[str, Any], text: str) -> dict[str, Any]:
+    """The failed ``action_result`` a refused ``send_action_goal`` is answered with."""
+    action = frame.get('action')
+    call_id = frame.get('id')
+    return _result(action if isinstance(action, str) else '',
+                   call_id if isinstance(call_id, (str, int)) else None, False,
+                   STATUS_UNKNOWN, text)
+
+
 def _refuse(session, frame: dict[str, Any], kind: str, text: str) -> list[Any]:
     action = frame.get('action')
     action = action if isinstance(action, str) else ''

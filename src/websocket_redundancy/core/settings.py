@@ -66,6 +66,9 @@ class Limits:
     replay_items: int = 512
     replay_age_s: float = 10.0
     handshake_timeout_s: float = 5.0  # a connection that has not finished its handshake
+    max_provided_services: int = 8  # services one client may provide (advertise_service)
+    max_provided_calls: int = 32  # graph calls waiting for one providing client's answers
+    provided_call_timeout_s: float = 5.0  # a provided service's call fails after this
 
 
 @dataclass(frozen=True)

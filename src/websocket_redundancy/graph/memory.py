@@ -4,11 +4,12 @@ Delivery is synchronous on the publisher's thread, so a test publishes and asser
 the next line. Every message is JSON-encoded once on publish and decoded separately
 for each subscriber, which both checks that it is in rosbridge JSON form (no bytes,
 no NaN) and keeps publishers and subscribers from sharing dicts. ``call`` and ``nodes``
-return already-completed futures (``call``, for a server that answers with a ``Future``,
-one that completes with it). Actions run the ROS 2 action protocol over these services
-and topics (``graph.actions``). The graph is one node (``/<name>``) holding every
-publisher, subscription and server; ``others`` adds nodes a test pretends are there,
-and ``types`` the message types ``message_fields`` knows.
+return already-completed futures, unless the server's handler answers later (returns a
+``Future``): then the call completes when that future does, on whichever thread
+completes it. ``timeout`` is not enforced here. Actions run the ROS 2 action protocol
+over these services and topics (``graph.actions``). The graph is one node (``/<name>``)
+holding every publisher, subscription and server; ``others`` adds nodes a test pretends
+are there, and ``types`` the message types ``message_fields`` knows.
 """
 from __future__ import annotations
 
@@ -23,7 +24,16 @@ from functools import partial
 from typing import Any
 
 from . import actions
-from .port import GoalHandle, GraphError, MessageFields, NodeInfo, Sample, ServerGoal, TopicInfo
+from .port import (
+    GoalHandle,
+    GraphError,
+    Handler,
+    MessageFields,
+    NodeInfo,
+    Sample,
+    ServerGoal,
+    TopicInfo,
+)
 
 
 def _encode(what: str, msg: Any) -> str:
@@ -90,7 +100,7 @@ class MemoryGraph:
         self._lock = threading.Lock()
         self._publishers: list[MemoryPublisher] = []
         self._subscribers: dict[str, list[tuple[Callable[[Sample], None], str | None]]] = {}
-        self._servers: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+        self._servers: dict[str, tuple[str, Handler]] = {}
         self._closed = False
 
     def advertise(self, topic: str, type_name: str, msgdef: str | None = None,
@@ -116,9 +126,7 @@ class MemoryGraph:
             self._deliver(pub, seq, text, only=entry)
         return _Handle(self._lock, lambda: entries.remove(entry))
 
-    def serve(
-        self, name: str, type_name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> _Handle:
+    def serve(self, name: str, type_name: str, handler: Handler) -> _Handle:
         self._check_open()
         entry = (type_name, handler)
         with self._lock:
@@ -130,21 +138,14 @@ class MemoryGraph:
     ) -> Future[dict[str, Any]]:
         future: Future[dict[str, Any]] = Future()
         try:
-            response = self._call(name, type_name, request)
+            answer = self._call(name, type_name, request)
         except GraphError as exc:
             future.set_exception(exc)
             return future
-        if not isinstance(response, Future):
-            future.set_result(response)
-            return future
-
-        def later(answer: Future) -> None:  # a server that answers when it can
-            try:
-                future.set_result(json.loads(_encode(f"response from {name}", answer.result())))
-            except Exception as exc:
-                future.set_exception(exc if isinstance(exc, GraphError) else GraphError(
-                    f"service {name} failed: {exc}"))
-        response.add_done_callback(later)
+        if isinstance(answer, Future):
+            answer.add_done_callback(partial(self._answered, name, future))
+        else:
+            future.set_result(answer)
         return future
 
     def send_goal(self, action: str, type_name: str, goal: dict[str, Any],
@@ -216,6 +217,15 @@ class MemoryGraph:
         if isinstance(response, Future):
             return response
         return json.loads(_encode(f"response from {name}", response))
+
+    @staticmethod
+    def _answered(name: str, future: Future, answer: Future) -> None:
+        """A handler's deferred answer arrived: complete the caller's future."""
+        try:
+            response = answer.result()
+            future.set_result(json.loads(_encode(f"response from {name}", response)))
+        except Exception as exc:  # the handler's GraphError, or a response not in JSON form
+            future.set_exception(GraphError(f"service {name} failed: {exc}"))
 
     def _deliver(self, pub: MemoryPublisher, seq: int, text: str, only=None) -> None:
         with self._lock:

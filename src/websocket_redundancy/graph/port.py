@@ -95,6 +95,9 @@ class TopicInfo:
     latched: bool = False  # every publisher keeps its last sample for late subscribers
 
 
+Handler = Callable[[dict[str, Any]], 'dict[str, Any] | Future[dict[str, Any]]']
+
+
 class GraphError(Exception):
     """A request the graph cannot carry out (unknown type, bad message, timeout)."""
 
@@ -204,14 +207,14 @@ class Graph(Protocol):
         sample of each latched publisher. With ``type_name`` None the type is taken
         from the publishers' announcements."""
 
-    def serve(
-        self, name: str, type_name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> Handle:
+    def serve(self, name: str, type_name: str, handler: Handler) -> Handle:
         """Serve service ``name`` (e.g. 'std_srvs/srv/Trigger'); ``handler`` gets the
-        request and returns the response, both in rosbridge JSON form. An exception
-        in ``handler`` is returned to the caller as a ``GraphError``. The embedded and
-        memory graphs also take a ``Future`` of the response (answered when it
-        completes: how an action server answers ``get_result``)."""
+        request and returns the response, both in rosbridge JSON form, or a
+        ``concurrent.futures.Future`` of the response when it answers later (completed
+        from any thread; the graph thread is not held meanwhile). An exception in
+        ``handler`` or in the future is returned to the caller as a ``GraphError``
+        (under ROS 2, which has no error reply, the caller gets the type's default
+        response and the server logs why)."""
 
     def call(
         self, name: str, type_name: str, request: dict[str, Any], timeout: float

@@ -7,7 +7,8 @@ with the same signature on ros2/rclpy branches ``humble`` and ``jazzy`` (checked
 ``rclpy/node.py``, ``client.py``, ``subscription.py``, ``topic_endpoint_info.py``).
 
 Threading: subscription callbacks, service handlers and call futures complete on the
-executor's thread; a service handler must not block (the port's handlers don't).
+executor's thread; a service handler must not block (the port's handlers don't: one
+that answers later returns a ``Future``, awaited by the coroutine callback of ``serve``).
 ``advertise``/``subscribe``/``serve``/``call`` may be called from any thread (the
 reactor's, in practice): rclpy wakes the executor when entities are added.
 Actions: ``ros_actions`` (rclpy's ActionClient/ActionServer, on the executor thread).
@@ -36,11 +37,22 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
+from rclpy.task import Future as RosFuture
 
 from ..core.settings import STATUS_TOPIC
-from .port import GoalHandle, GraphError, MessageFields, NodeInfo, Sample, ServerGoal, TopicInfo
+from .port import (
+    GoalHandle,
+    GraphError,
+    Handler,
+    MessageFields,
+    NodeInfo,
+    Sample,
+    ServerGoal,
+    TopicInfo,
+)
 from .ros_actions import RosActions
 from .ros_convert import (
     SourceKeys,
@@ -232,8 +244,18 @@ class RosGraph:
         return out
 
     def services(self) -> dict[str, str]:
-        return {name: types[0] for name, types in self.node.get_service_names_and_types()
-                if types}
+        """Names with a server. rcl also lists a name that only has clients (its request
+        and reply topics exist), so servers are counted: ``count_services`` on Jazzy;
+        on Humble, which has none, the writers of the name's reply topic (``rr<name>Reply``,
+        the DDS RMWs' mangling; only a server writes replies)."""
+        named = {name: types[0] for name, types in self.node.get_service_names_and_types()
+                 if types}
+        count = getattr(self.node, "count_services", None)
+        if count is None:
+            def count(name: str) -> int:
+                return len(self.node.get_publishers_info_by_topic(f"rr{name}Reply",
+                                                                  no_mangle=True))
+        return {name: t for name, t in named.items() if count(name) > 0}
 
     def nodes(self, timeout: float) -> Future[dict[str, NodeInfo]]:
         """From rclpy's graph cache at once (``get_node_names_and_namespaces`` and the
@@ -258,21 +280,70 @@ class RosGraph:
         return describe(type_name)
 
     # -- services ------------------------------------------------------------------
-    def serve(self, name: str, type_name: str,
-              handler: Callable[[dict[str, Any]], dict[str, Any]]) -> _Handle:
+    def serve(self, name: str, type_name: str, handler: Handler) -> _Handle:
+        """The callback is a coroutine in its own reentrant group: a handler that answers
+        later (a ``Future``) is awaited as an executor task while every other callback
+        keeps running, and ``close()`` waits for the requests in flight to send their
+        answers before it destroys the service (a response sent on a destroyed service
+        raises out of the executor's spin; one taken just before is dropped, logged)."""
         self._check_open()
         srv = type_class(type_name, "srv")
+        state = {"active": 0, "closing": False, "lock": threading.Lock()}
 
-        def on_request(request, response):
+        async def on_request(request, response):
+            with state["lock"]:
+                state["active"] += 1
             try:
                 reply = handler(to_rosbridge(request))
+                if isinstance(reply, Future):
+                    reply = await self._answer_of(reply)
                 return from_rosbridge(srv.Response, reply, f"response of {name}")
-            except Exception:  # the caller gets the type's default response; we log why
+            except GraphError as exc:  # ROS 2 has no error reply: the caller gets the
+                log.error("service %s: %s; the caller gets an empty response", name, exc)
+                return response  # type's default response, and the log says why
+            except Exception:
                 log.exception("service %s handler failed", name)
                 return response
+            finally:
+                with state["lock"]:
+                    state["active"] -= 1
+                    last = state["closing"] and not state["active"]
+                if last:  # destroyed by a later task, after this response is sent
+                    self.node.executor.create_task(destroy)
 
-        service = self.node.create_service(srv, name, on_request)
-        return _Handle(lambda: self.node.destroy_service(service))
+        def destroy() -> None:
+            self.node.destroy_service(service)
+
+        def close() -> None:
+            with state["lock"]:
+                state["closing"] = True
+                idle = not state["active"]
+            if idle:
+                destroy()
+
+        service = self.node.create_service(srv, name, on_request,
+                                           callback_group=ReentrantCallbackGroup())
+        send = service.send_response
+
+        def send_response(response, header) -> None:  # a request taken just before close
+            try:
+                send(response, header)
+            except Exception as exc:  # InvalidHandle: the service is gone
+                log.warning("service %s closed before an answer was sent (%s)", name, exc)
+
+        service.send_response = send_response
+        return _Handle(close)
+
+    async def _answer_of(self, answer: Future) -> dict[str, Any]:
+        """Await ``answer`` (completed on any thread) in an executor task. The rclpy
+        future is bound to the executor, so completing it schedules a task: that wakes
+        the executor's wait on Humble too, whose tasks poll their futures only when the
+        executor wakes (Jazzy resumes the awaiting task from that done callback)."""
+        waiter = RosFuture(executor=self.node.executor)
+        waiter.add_done_callback(lambda _: None)
+        answer.add_done_callback(lambda _: waiter.set_result(None))
+        await waiter
+        return answer.result()
 
     def call(self, name: str, type_name: str, request: dict[str, Any],
              timeout: float) -> Future[dict[str, Any]]:

@@ -42,6 +42,7 @@ from ..graph.port import Graph, GraphError, Sample
 from . import rosapi
 from .actions import TierActions
 from .protocol import TierProtocol
+from .provided import ProvidedServices
 
 log = logging.getLogger(__name__)
 MAX_PROBES = 4
@@ -95,6 +96,7 @@ class TierService:
         self._closing: dict[str, Any] = {}  # topic -> the delayed close of its publisher
         self._heartbeat_seq = 0
         self.actions = TierActions(self)  # goals its clients sent (tier/actions.py)
+        self.provided = ProvidedServices(self)  # services clients provide (advertise_service)
         self.port: int | None = None
         self.tls = settings.security.tls
         if ANONYMOUS in self.tier.publish_roles:
@@ -332,6 +334,14 @@ class TierService:
 
     def _do_DetachGoals(self, proto, command: cmd.DetachGoals) -> None:
         self.actions.detach(proto)
+    def _do_AdvertiseService(self, proto, command: cmd.AdvertiseService) -> None:
+        self.provided.advertise(proto, command)
+
+    def _do_UnadvertiseService(self, proto, command: cmd.UnadvertiseService) -> None:
+        self.provided.unadvertise(proto, command)
+
+    def _do_AnswerCall(self, proto, command: cmd.AnswerCall) -> None:
+        self.provided.answer(command)
 
     def _reply_if_connected(self, proto, reply: cmd.Reply) -> None:
         if proto in self.clients:
@@ -488,6 +498,7 @@ class TierService:
             'delivered': self.delivered, 'replayed': self.replayed,
             'dropped': self.dropped + sum(p.queue.dropped for p in self.clients),
             'refused': dict(self.refused), 'errors': sum(self.refused.values()),
+            'provided_services': sorted(self.provided.providers),
         }
 
     def close_clients(self, code: int, reason: str) -> None:
@@ -497,6 +508,7 @@ class TierService:
     def release(self) -> None:
         with self._inbox_lock:
             self._inbox = []
+        self.provided.release()
         for pending in self._closing.values():
             if pending.active():
                 pending.cancel()

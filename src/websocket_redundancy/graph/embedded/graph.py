@@ -34,7 +34,16 @@ import zenoh
 from zenoh.handlers import Callback
 
 from .. import actions
-from ..port import GoalHandle, GraphError, MessageFields, NodeInfo, Sample, ServerGoal, TopicInfo
+from ..port import (
+    GoalHandle,
+    GraphError,
+    Handler,
+    MessageFields,
+    NodeInfo,
+    Sample,
+    ServerGoal,
+    TopicInfo,
+)
 from . import keys, nodes
 from .convert import from_rosbridge, to_cbor, to_rosbridge
 from .discovery import Directory, PendingTypes
@@ -323,9 +332,7 @@ class EmbeddedGraph:
                          Callback(on_reply, on_done), timeout=5.0)
 
     # -- services --------------------------------------------------------------
-    def serve(
-        self, name: str, type_name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> Declared:
+    def serve(self, name: str, type_name: str, handler: Handler) -> Declared:
         self._check_open()
         name = keys.ros_name(name, "service")
         request_type, response_type = service_types(self.typestore, type_name)

@@ -3,9 +3,9 @@
 A server is a queryable; ``server_callback`` decodes the request, runs the handler and
 replies with the CDR response, or with an error text starting ``service <name>
 failed:`` when the handler (or its response) fails. A handler may answer with a
-``Future``: the query is held open and answered when it completes (an action's
-``get_result``); if the server's process goes away first, Zenoh ends the query and
-the caller gets an error at once. A call is a Zenoh ``get`` whose
+``Future``: the query is held open and answered when it completes (a client-provided
+service, an action's ``get_result``); if the server's process goes away first, Zenoh
+ends the query and the caller gets an error at once. A call is a Zenoh ``get`` whose
 reply callbacks complete a ``concurrent.futures.Future`` on a Zenoh thread, so the
 caller never blocks; ``client_callbacks`` builds them.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import zenoh
 from zenoh.handlers import Callback
 
-from ..port import GraphError
+from ..port import GraphError, Handler
 from .convert import from_rosbridge, to_rosbridge
 
 log = logging.getLogger(__name__)
@@ -28,23 +28,34 @@ SERVER_ERROR = "service "  # prefix of the errors a server sends
 
 
 def server_callback(
-    typestore: Any, name: str, types: tuple[str, str],
-    handler: Callable[[dict[str, Any]], dict[str, Any]],
+    typestore: Any, name: str, types: tuple[str, str], handler: Handler,
 ) -> Callable[[zenoh.Query], None]:
+    """A handler that returns a ``Future`` answers later: the query is kept, replied to
+    from whichever thread completes the future, then dropped (which ends it for the
+    caller)."""
     request_type, response_type = types
 
-    def answer(query: zenoh.Query, response: dict[str, Any]) -> None:
+    def reply(query: zenoh.Query, answer: dict[str, Any]) -> None:
         try:
-            msg = from_rosbridge(typestore, response_type, response)
-            raw = bytes(typestore.serialize_cdr(msg, response_type, little_endian=True))
+            response = from_rosbridge(typestore, response_type, answer)
+            raw = bytes(typestore.serialize_cdr(response, response_type, little_endian=True))
         except Exception as exc:
-            fail(query, exc)
+            log.exception("service %s handler failed", name)
+            query.reply_err(f"{SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
             return
         query.reply(query.key_expr, raw)
 
-    def fail(query: zenoh.Query, exc: BaseException) -> None:
-        log.exception("service %s handler failed", name)
-        query.reply_err(f"{SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
+    def answer_later(query: zenoh.Query, future: Future) -> None:
+        try:
+            error = future.exception()
+            if error is not None:  # the deferred answer's error says why by itself
+                query.reply_err(f"{SERVER_ERROR}{name} failed: {error}")
+            else:
+                reply(query, future.result())
+        except zenoh.ZError as exc:  # the session closed meanwhile
+            log.warning("service %s: cannot reply: %s", name, exc)
+        finally:
+            query.drop()
 
     def on_query(query: zenoh.Query) -> None:
         try:
@@ -53,22 +64,15 @@ def server_callback(
                 to_rosbridge(typestore.deserialize_cdr(payload.to_bytes(), request_type))
                 if payload else {}
             )
-            response = handler(request)
+            answer = handler(request)
         except Exception as exc:
-            fail(query, exc)
+            log.exception("service %s handler failed", name)
+            query.reply_err(f"{SERVER_ERROR}{name} failed: {type(exc).__name__}: {exc}")
             return
-        if not isinstance(response, Future):
-            answer(query, response)
-            return
-
-        def later(done: Future) -> None:  # the query stays open until this reply
-            try:
-                result = done.result()
-            except Exception as exc:
-                fail(query, exc)
-                return
-            answer(query, result)
-        response.add_done_callback(later)
+        if isinstance(answer, Future):
+            answer.add_done_callback(lambda done: answer_later(query, done))
+        else:
+            reply(query, answer)
 
     return on_query
 
