@@ -5,6 +5,8 @@ script tag, and 2.1.0, the ES module (bundled with its npm dependencies). Both a
 vendored under test/browser/vendor/ (README there) and served, with a page per version,
 by a static server on 127.0.0.1 as a team's own dashboard would be (a port the tiers'
 default ``security.allowed_origins`` admit); nothing is fetched from the network.
+The last test gives roslib 2.1.0 the failover transport of roslib-adapter.js, as the
+README shows, and kills the primary.
 """
 from __future__ import annotations
 
@@ -15,13 +17,23 @@ needs('zenoh', 'rosbags', 'playwright')
 import json
 import threading
 import uuid
+from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from .conftest import TIERS, TOKEN, Process, child_env, cli, free_port_block
+from .conftest import (
+    TIERS,
+    TOKEN,
+    Process,
+    child_env,
+    cli,
+    free_port_block,
+    kill_primary,
+    wait_primary_back,
+)
 
 VENDOR = Path(__file__).resolve().parent / 'vendor'
 # version -> the vendored file; vendor/roslib-<version>/page.html loads it as window.ROSLIB
@@ -68,8 +80,8 @@ def wait_js(page, expression: str, timeout_s: float, what: str, arg=None):
     try:
         return page.wait_for_function(expression, arg=arg, timeout=timeout_s * 1000, polling=50)
     except Exception as exc:
-        state = page.evaluate('JSON.stringify({seen: window.seen, errors: wr.errors, closed: '
-                              'wr.closed, frames: wr.frames.slice(-8)})')
+        state = page.evaluate('JSON.stringify({seen: window.seen, recorded: window.wr && {errors: '
+                              'wr.errors, closed: wr.closed, frames: wr.frames.slice(-8)}})')
         raise AssertionError(f'timed out after {timeout_s:g} s waiting for {what}; page state: '
                              f'{state[:1500]}; console: {page.console_lines[-10:]}') from exc
 
@@ -96,6 +108,11 @@ class _QuietHandler(SimpleHTTPRequestHandler):
     # a module script needs a JavaScript type; Python < 3.12 may not know .mjs
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
                       '.js': 'text/javascript', '.mjs': 'text/javascript'}
+
+    def end_headers(self):
+        # a page on a tier's origin imports roslib from here (test of roslib-adapter.js)
+        self.send_header('Access-Control-Allow-Origin', '*')
+        super().end_headers()
 
     def log_message(self, format, *args):
         pass
@@ -176,10 +193,10 @@ def test_roslibjs_authenticates_and_publishes_a_mission_command(system, page, ro
         assert page.evaluate(f'seen.{tier}') == [command], 'the publish before auth got through'
 
 
-@pytest.fixture
-def fresh_system():
-    """A new `up` for one test (the shared one's tiers remember what earlier tests did
-    with /mission/command); its ports by tier name."""
+@contextmanager
+def _own_up():
+    """A new `up` (the shared one's tiers remember what earlier tests did with
+    /mission/command); its ports by tier name."""
     base, graph = free_port_block(4), free_port_block(6)
     up = Process(cli('up', '--base-port', str(base), '--graph-base-port', str(graph),
                      '--domain', str(graph % 200)), child_env(WR_TOKEN_TEAM=TOKEN))
@@ -190,12 +207,26 @@ def fresh_system():
         up.stop()
 
 
-def test_roslibjs_latched_command_reaches_later_subscribers(fresh_system, page, roslib):
+@pytest.fixture(scope='module')
+def latch_system():
+    """`up` for the latched-command test: the first version's command is the first
+    sample of /mission/command its tiers see; the second's, a new latched publisher's."""
+    with _own_up() as ports:
+        yield ports
+
+
+@pytest.fixture
+def fresh_system():
+    with _own_up() as ports:
+        yield ports
+
+
+def test_roslibjs_latched_command_reaches_later_subscribers(latch_system, page, roslib):
     """When the team's roslibjs publishes one /mission/command on a latched Topic
     (publish() advertises and publishes at once, as roslibjs code does), roslibjs clients
     that subscribe afterwards on the primary and on the secondary get that command, as
     rosbridge_server's transient-local topic gives it."""
-    _latched_command(fresh_system, page, roslib, already_shown=False)
+    _latched_command(latch_system, page, roslib, already_shown=False)
 
 
 @pytest.mark.xfail(reason=(
@@ -281,3 +312,46 @@ def test_roslibjs_call_outside_the_emergency_scope_fails(system, page, roslib):
     assert 'outside the emergency tier' in failed and '/primary/get_state' in failed, failed
     wait_js(page, 'seen.status !== undefined', 10, 'the status call after the refusal')
     assert page.evaluate('seen.status') is True, page.evaluate('seen.status')
+
+
+FAILOVER_PAGE = """<!doctype html><meta charset="utf-8"><title>roslib 2.x + failoverTransport</title>
+<script type="module">
+import * as ROSLIB from '%(site)s/roslib-2.1.0/roslib.min.mjs';
+import { failoverTransport } from './roslib-adapter.js';
+
+window.seen = { connections: 0, gps: 0, failover: [], status: null };
+const ros = new ROSLIB.Ros({ url: 'ws://127.0.0.1:%(port)d',
+                             transportFactory: failoverTransport({ token: '%(token)s' }) });
+ros.on('connection', () => {
+  seen.connections += 1;
+  if (seen.connections === 1) ros.transport.on('failover', (e) => seen.failover.push(e));
+});
+new ROSLIB.Topic({ ros, name: '/gps/fix', messageType: 'sensor_msgs/msg/NavSatFix' })
+  .subscribe((fix) => { seen.gps += 1; seen.latitude = fix.latitude; });
+new ROSLIB.Service({ ros, name: '/websocket_redundancy/status', serviceType: 'std_srvs/srv/Trigger' })
+  .callService({}, (r) => { seen.status = r.success; }, (e) => { seen.status = String(e); });
+</script>"""
+
+
+def test_roslib_2_with_the_failover_transport_follows_a_killed_primary(system, site, page):
+    """When the real roslib 2.1.0's Ros is given roslib-adapter.js's failoverTransport (as
+    the README shows), its Topic receives /gps/fix, its Service gets the status answer,
+    and /gps/fix keeps coming through a kill -9 of the primary; the page is back on the
+    primary after up restarts it."""
+    port = system['primary']
+    wait_primary_back(system, old_pid=-1)
+    page.goto(f'http://127.0.0.1:{port}/health')  # the adapter is served by every tier
+    page.set_content(FAILOVER_PAGE % {'site': site, 'port': port, 'token': TOKEN})
+    wait_js(page, 'window.seen && seen.gps >= 3 && seen.connections >= 1', 10,
+            '/gps/fix through roslib 2.1.0 on the failover transport')
+    wait_js(page, 'seen.status !== null', 5, 'the status service answer')
+    assert page.evaluate('seen.status') is True, page.evaluate('seen.status')
+    old_pid = kill_primary(system)
+    gps = page.evaluate('seen.gps')
+    wait_js(page, "seen.failover.some((e) => e.kind === 'tier_changed' && e.current === 'secondary')",
+            5, 'the switch to the secondary (a tier_changed event of the transport)')
+    wait_js(page, f'seen.gps >= {gps + 5}', 10, '/gps/fix through the secondary after the kill')
+    wait_primary_back(system, old_pid)
+    wait_js(page, "seen.failover.filter((e) => e.kind === 'tier_changed').at(-1).current === "
+            "'primary'", 15, 'the failback to the primary')
+    assert page.evaluate('seen.connections') == 1, 'roslib saw the transport close and reopen'
