@@ -194,11 +194,12 @@ def test_roslibjs_authenticates_and_publishes_a_mission_command(system, page, ro
 
 
 @contextmanager
-def _own_up():
+def _own_up(config: str | None = None):
     """A new `up` (the shared one's tiers remember what earlier tests did with
-    /mission/command); its ports by tier name."""
+    /mission/command), with ``config`` if given; its ports by tier name."""
     base, graph = free_port_block(4), free_port_block(6)
-    up = Process(cli('up', '--base-port', str(base), '--graph-base-port', str(graph),
+    options = ('--config', config) if config else ()
+    up = Process(cli(*options, 'up', '--base-port', str(base), '--graph-base-port', str(graph),
                      '--domain', str(graph % 200)), child_env(WR_TOKEN_TEAM=TOKEN))
     try:
         up.wait_line('tiers ready', timeout=60)
@@ -229,12 +230,6 @@ def test_roslibjs_latched_command_reaches_later_subscribers(latch_system, page, 
     _latched_command(latch_system, page, roslib, already_shown=False)
 
 
-@pytest.mark.xfail(reason=(
-    'tier bug (not strict: a race): when a client already subscribes to the topic, a sample '
-    'published right after its latched publisher appears is not kept for later subscribers; '
-    'TierService.on_sample keeps the last sample only of topics that track_topics (every '
-    '0.5 s) has already seen latched, and nothing asks the graph again when it does'))
-@pytest.mark.parametrize('roslib', ['1.4.1'], indirect=True)  # the tier's bug: one is enough
 def test_roslibjs_latched_command_reaches_later_subscribers_while_one_is_shown(
         fresh_system, page, roslib):
     """As above, when a dashboard already subscribes to /mission/command on the primary

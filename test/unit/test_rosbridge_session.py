@@ -257,3 +257,12 @@ def test_a_send_action_goal_with_a_bad_id_gets_a_failed_action_result():
     assert refused.kind == 'bad_field'
     assert reply.frame['op'] == 'action_result' and reply.frame['result'] is False
     assert reply.frame['action'] == '/navigate_to_pose' and "'id'" in reply.frame['values']
+
+
+def test_a_relative_service_name_is_resolved_from_the_root_as_rosbridge_does():
+    """roslibjs 2.x calls rosapi as 'rosapi/topics'; rosbridge resolves it to /rosapi/topics."""
+    s = session()
+    assert send(s, {'op': 'call_service', 'service': 'rosapi/topics', 'id': 'r'}) == [
+        CallService('r', '/rosapi/topics', None, {}, 5.0)]
+    refused, reply = send(s, {'op': 'call_service', 'service': 'bad name', 'id': 'b'})
+    assert refused.kind == 'bad_field' and reply.frame['result'] is False

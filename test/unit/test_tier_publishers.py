@@ -245,3 +245,37 @@ def test_samples_nobody_takes_wake_the_loop_only_in_bounded_batches():
     assert reactor.wakes == 3
     assert len(tier._inbox) == 0  # noqa: SLF001
     assert len(tier.buffers['/imu/data']) == min(3 * INBOX_BATCH, tier.limits.replay_items)
+
+
+def test_a_latched_sample_published_before_the_tier_saw_it_latched_reaches_later_subscribers():
+    """When a client already takes a topic and a latched publisher appears and publishes
+    at once (roslibjs's publish advertises and publishes in one go), the tier learns it is
+    latched only at its next look at the graph; the sample it buffered meanwhile is the
+    one a later subscriber gets."""
+    graph, _, tier = make()
+    early = connect(tier, 'early')
+    send(tier, early, {'op': 'subscribe', 'topic': '/mission/state'})
+    graph.advertise('/mission/state', 'std_msgs/msg/String', latched=True).publish(
+        {'data': 'leg 3'})
+    assert [f['msg'] for f in early.frames()] == [{'data': 'leg 3'}]
+    tier.track_topics()
+    late = connect(tier, 'late')
+    send(tier, late, {'op': 'subscribe', 'topic': '/mission/state'})
+    assert [f['msg'] for f in late.frames()] == [{'data': 'leg 3'}]
+
+
+def test_a_latched_advertisement_keeps_its_first_sample_before_discovery_reports_it():
+    """When a client advertises with latch and publishes at once while another client
+    already takes the topic, and the graph does not list the publisher yet (discovery
+    lags), a client subscribing right after still gets the sample: the tier knows its
+    own publisher latches."""
+    graph, _, tier = make()
+    graph.topics = dict  # discovery has not caught up: no topic is listed yet
+    early, team, late = connect(tier, 'early'), connect(tier, 'team'), connect(tier, 'late')
+    send(tier, early, {'op': 'subscribe', 'topic': '/mission/command'})
+    send(tier, team, {'op': 'advertise', 'topic': '/mission/command',
+                      'type': 'std_msgs/msg/String', 'latch': True})
+    send(tier, team, {'op': 'publish', 'topic': '/mission/command', 'msg': {'data': 'go'}})
+    assert [f['msg'] for f in early.frames()] == [{'data': 'go'}]
+    send(tier, late, {'op': 'subscribe', 'topic': '/mission/command'})
+    assert [f['msg'] for f in late.frames()] == [{'data': 'go'}]

@@ -127,6 +127,14 @@ class ReplayBuffer(Generic[Frame]):
             self._first.pop(old, None)
         return True
 
+    def newest(self) -> dict[str, Frame]:
+        """The newest frame held of each epoch (oldest epoch first)."""
+        found: dict[str, tuple[int, Frame]] = {}
+        for epoch, seq, _, frame in self._items:
+            if seq >= found.get(epoch, (-1, None))[0]:
+                found[epoch] = (seq, frame)
+        return {epoch: frame for epoch, (_, frame) in found.items()}
+
     def since(self, epoch: str, seq: int, now: float,
               streams: Mapping[str, int] | None = None) -> tuple[list[Frame], Gap | None]:
         """The frames a client at ``(epoch, seq)`` (and ``streams``) has not seen, and

@@ -372,6 +372,10 @@ class Session:
         return [Publish(topic, '', msg)]
 
     def _op_call_service(self, frame, now):
+        name = frame.get('service')
+        if isinstance(name, str) and name and not name.startswith('/') and \
+                is_ros_name('/' + name):  # relative, as roslibjs 2.x names rosapi: from /
+            frame = {**frame, 'service': '/' + name}
         service, err = self._topic(frame, 'call_service')
         if err:
             return err

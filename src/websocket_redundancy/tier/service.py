@@ -180,6 +180,9 @@ class TierService:
         if command.resume is not None:
             self._replay(proto, command)
         else:
+            info = self.graph.topics().get(command.topic)
+            if info is not None:  # latched since the last look (track_topics runs at 2 Hz)
+                self._note_latched(command.topic, info.latched)
             self._send_latched(proto, command.topic)
 
     def _send_latched(self, proto, topic: str) -> None:
@@ -225,15 +228,33 @@ class TierService:
         for topic, info in self.graph.topics().items():
             if not self.tier.subscribe.allows(topic) or topic.startswith('/websocket_redundancy/'):
                 continue
-            if info.latched:
-                self._latched.add(topic)
-            elif topic in self._latched:  # a publisher that does not latch joined
-                self._latched.discard(topic)
-                self._latest.pop(topic, None)
+            self._note_latched(topic, info.latched)
             if topic not in self._tracked:
                 self._tracked.add(topic)
                 if topic not in self._graph_subs:
                     self._graph_subscribe(topic, info.type_name)
+
+    def _note_latched(self, topic: str, latched: bool) -> None:
+        """What the graph says of ``topic`` now: latched (all its publishers latch) or
+        not (a publisher that does not latch joined)."""
+        if latched and topic not in self._latched:
+            self._latched.add(topic)
+            self._seed_latest(topic)
+        elif not latched and topic in self._latched:
+            self._latched.discard(topic)
+            self._latest.pop(topic, None)
+
+    def _seed_latest(self, topic: str) -> None:
+        """A topic just seen to be latched: its samples that arrived before (a client
+        was subscribed when the publisher appeared and published at once, as roslibjs's
+        ``publish`` does) are in its replay buffer; the newest of each publisher is the
+        latched sample a later subscriber gets."""
+        self._drain()
+        buffer = self.buffers.get(topic)
+        if buffer is not None:
+            newest = buffer.newest()
+            if newest:
+                self._latest[topic] = dict(list(newest.items())[-EPOCHS_REMEMBERED:])
 
     def _do_Unsubscribe(self, proto, command: cmd.Unsubscribe) -> None:
         if self.hub.remove(command.topic, proto) and command.topic not in self._tracked:
@@ -252,6 +273,13 @@ class TierService:
         pending = self._closing.pop(command.topic, None)
         if pending is not None and pending.active():
             pending.cancel()
+        info = self.graph.topics().get(command.topic)
+        if command.latched and (info is None or info.latched) and \
+                self.tier.subscribe.allows(command.topic):
+            # its own publisher latches: known now, before discovery says so (roslibjs
+            # advertises and publishes at once), so the first sample is kept for later
+            # subscribers of this tier
+            self._note_latched(command.topic, True)
 
     def _do_Unadvertise(self, proto, command: cmd.Unadvertise) -> None:
         users = self._publisher_users.get(command.topic)
@@ -310,7 +338,9 @@ class TierService:
             rosapi.answer_call(self, proto, command)
             return
         session = self.clients[proto]
-        type_name = command.type_name or self.graph.services().get(command.service)
+        # the graph's type first: a client's may be a ROS 1 name (roslibjs 1.x), and
+        # rosbridge_server ignores it too
+        type_name = self.graph.services().get(command.service) or command.type_name
         if not type_name:
             self.execute(proto, [session.service_response(
                 command, False, f'service {command.service} is not available')])
