@@ -13,7 +13,8 @@ from twisted.internet import task
 
 from websocket_redundancy.core.settings import SettingsError, settings_from_dict
 from websocket_redundancy.graph.memory import MemoryGraph
-from websocket_redundancy.tier.service import ADVERTISE_GRACE_S, TierService
+from websocket_redundancy.tier.publishers import ADVERTISE_GRACE_S
+from websocket_redundancy.tier.service import TierService
 
 from .test_tier_service import FakeProto, send
 
@@ -81,7 +82,7 @@ def test_one_clients_unadvertise_or_disconnect_leaves_anothers_publisher():
     assert publishers(graph) == 1
     tier.drop(b)
     reactor.advance(ADVERTISE_GRACE_S + 1)
-    assert publishers(graph) == 0 and tier._publishers == {}  # noqa: SLF001
+    assert publishers(graph) == 0 and tier.publishers.by_topic == {}
 
 
 def test_a_bare_publish_holds_its_publisher_until_the_client_leaves():
@@ -116,14 +117,14 @@ def test_a_client_that_comes_back_within_the_grace_keeps_the_publisher():
     graph, reactor, tier = make()
     a = connect(tier, 'a')
     send(tier, a, {'op': 'advertise', 'topic': '/cmd_vel', 'type': TWIST})
-    epoch = tier._publishers['/cmd_vel'].epoch  # noqa: SLF001
+    epoch = tier.publishers.by_topic['/cmd_vel'].epoch
     tier.drop(a)
     reactor.advance(ADVERTISE_GRACE_S / 2)
     again = connect(tier, 'a-again')
     send(tier, again, {'op': 'advertise', 'topic': '/cmd_vel', 'type': TWIST})
     reactor.advance(ADVERTISE_GRACE_S * 2)
     assert publishers(graph) == 1
-    assert tier._publishers['/cmd_vel'].epoch == epoch  # noqa: SLF001
+    assert tier.publishers.by_topic['/cmd_vel'].epoch == epoch
 
 
 def test_call_service_uses_the_clients_timeout_and_refuses_a_bad_one():

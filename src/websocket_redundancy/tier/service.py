@@ -43,11 +43,10 @@ from . import rosapi
 from .actions import TierActions
 from .protocol import TierProtocol
 from .provided import ProvidedServices
+from .publishers import TierPublishers
 
 log = logging.getLogger(__name__)
 MAX_PROBES = 4
-ADVERTISE_GRACE_S = 10.0  # rosbridge_server's unregister_timeout: a publisher no client
-# uses any more is closed this long after, so a client that reconnects keeps it
 PROBE_HEADER = 'x-websocket-redundancy-probe'
 INBOX_BATCH = 256  # samples that only wait for the buffer wake the loop after this many
 
@@ -91,9 +90,7 @@ class TierService:
         self._inbox_lock = threading.Lock()
         self._wake_pending = False  # a _drain is scheduled on the reactor
         self._undecodable: set[str] = set()  # topics whose decode failure was logged
-        self._publishers: dict[str, Any] = {}
-        self._publisher_users: dict[str, set[TierProtocol]] = {}
-        self._closing: dict[str, Any] = {}  # topic -> the delayed close of its publisher
+        self.publishers = TierPublishers(self)  # what clients publish through (publishers.py)
         self._heartbeat_seq = 0
         self.actions = TierActions(self)  # goals its clients sent (tier/actions.py)
         self.provided = ProvidedServices(self)  # services clients provide (advertise_service)
@@ -182,7 +179,7 @@ class TierService:
         else:
             info = self.graph.topics().get(command.topic)
             if info is not None:  # latched since the last look (track_topics runs at 2 Hz)
-                self._note_latched(command.topic, info.latched)
+                self.note_latched(command.topic, info.latched)
             self._send_latched(proto, command.topic)
 
     def _send_latched(self, proto, topic: str) -> None:
@@ -228,13 +225,13 @@ class TierService:
         for topic, info in self.graph.topics().items():
             if not self.tier.subscribe.allows(topic) or topic.startswith('/websocket_redundancy/'):
                 continue
-            self._note_latched(topic, info.latched)
+            self.note_latched(topic, info.latched)
             if topic not in self._tracked:
                 self._tracked.add(topic)
                 if topic not in self._graph_subs:
                     self._graph_subscribe(topic, info.type_name)
 
-    def _note_latched(self, topic: str, latched: bool) -> None:
+    def note_latched(self, topic: str, latched: bool) -> None:
         """What the graph says of ``topic`` now: latched (all its publishers latch) or
         not (a publisher that does not latch joined)."""
         if latched and topic not in self._latched:
@@ -263,75 +260,13 @@ class TierService:
                 handle.close()
 
     def _do_Advertise(self, proto, command: cmd.Advertise) -> None:
-        try:
-            self._publisher(command.topic, command.type_name, command.latched)
-        except GraphError as exc:
-            self.execute(proto, self.clients[proto]._refuse(
-                'bad_field', f'advertise {command.topic}: {exc}', 'advertise', None))
-            return
-        self._publisher_users.setdefault(command.topic, set()).add(proto)
-        pending = self._closing.pop(command.topic, None)
-        if pending is not None and pending.active():
-            pending.cancel()
-        info = self.graph.topics().get(command.topic)
-        if command.latched and (info is None or info.latched) and \
-                self.tier.subscribe.allows(command.topic):
-            # its own publisher latches: known now, before discovery says so (roslibjs
-            # advertises and publishes at once), so the first sample is kept for later
-            # subscribers of this tier
-            self._note_latched(command.topic, True)
+        self.publishers.advertise(proto, command)
 
     def _do_Unadvertise(self, proto, command: cmd.Unadvertise) -> None:
-        users = self._publisher_users.get(command.topic)
-        if users is None:
-            return
-        users.discard(proto)
-        if not users:
-            del self._publisher_users[command.topic]
-            self._closing[command.topic] = self.reactor.callLater(
-                ADVERTISE_GRACE_S, self._close_publisher, command.topic)
-
-    def _close_publisher(self, topic: str) -> None:
-        self._closing.pop(topic, None)
-        if topic not in self._publisher_users:
-            publisher = self._publishers.pop(topic, None)
-            if publisher is not None:
-                publisher.close()
-
-    def _publisher(self, topic: str, type_name: str, latched: bool | None = None):
-        """The tier's publisher of ``topic`` (made anew for another type, or when an
-        advertisement asks for ``latch`` other than the current one)."""
-        publisher = self._publishers.get(topic)
-        if publisher is None or publisher.type_name != type_name or (
-                latched is not None and publisher.latched != latched):
-            fresh = self.graph.advertise(topic, type_name, latched=bool(latched))
-            if publisher is not None:
-                publisher.close()
-            publisher = self._publishers[topic] = fresh
-        return publisher
+        self.publishers.unadvertise(proto, command)
 
     def _do_Publish(self, proto, command: cmd.Publish) -> None:
-        session = self.clients[proto]
-        type_name = command.type_name or self._known_type(command.topic)
-        if not type_name:
-            self.execute(proto, session._refuse(
-                'bad_field', f'publish: the type of {command.topic} is unknown; advertise it '
-                'first or give "type"', 'publish', None))
-            return
-        if not command.type_name:  # a bare publish without a type: advertised implicitly
-            self.execute(proto, session.advertise_implicitly(command.topic, type_name))
-        try:
-            self._publisher(command.topic, type_name).publish(command.msg)
-        except GraphError as exc:
-            self.execute(proto, self.clients[proto]._refuse(
-                'bad_field', f'publish {command.topic}: {exc}', 'publish', None))
-
-    def _known_type(self, topic: str) -> str:
-        publisher = self._publishers.get(topic)
-        if publisher is not None:
-            return publisher.type_name
-        info = self.graph.topics().get(topic)
-        return info.type_name if info else ''
+        self.publishers.publish(proto, command)
 
     def _do_CallService(self, proto, command: cmd.CallService) -> None:
         if is_rosapi(command.service):  # the tier answers rosapi itself, within its scope
@@ -539,18 +474,11 @@ class TierService:
         with self._inbox_lock:
             self._inbox = []
         self.provided.release()
-        for pending in self._closing.values():
-            if pending.active():
-                pending.cancel()
-        self._closing.clear()
         self.actions.release()
-        self._publisher_users.clear()
         for handle in self._graph_subs.values():
             handle.close()
-        for publisher in self._publishers.values():
-            publisher.close()
         self._graph_subs.clear()
-        self._publishers.clear()
+        self.publishers.release()
         self._tracked.clear()
         self._latched.clear()
         self._latest.clear()
