@@ -2,7 +2,8 @@
 """The real roslibjs (1.4.1 and 2.1.0, vendored) in Chromium against the rosbridge v2
 features dashboards use beyond topics: rosapi (``ros.getTopics()``, filtered by each
 tier's scope), a service one roslibjs page provides and another calls, a ROS 2 action
-(roslibjs 2.x ``Action``: the simulator's NavigateToPose, with feedback and cancel) and
+(roslibjs 2.x ``Action``: the simulator's NavigateToPose, with feedback and cancel), an
+action one roslibjs 2.x page provides (``Action.advertise``) and another sends goals to, and
 CBOR subscriptions (binary frames roslibjs decodes, byte arrays as ``Uint8Array``).
 """
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .test_roslibjs import _own_up, roslib, site, wait_js  # noqa: F401 (fixture
 CLIENT_SERVICE = '/ops/switch'  # the ops_system's primary lets clients provide /ops/**
 ACTION = '/navigate_to_pose'  # the simulator's action, in the primary's scope by default
 ACTION_TYPE = 'nav2_msgs/action/NavigateToPose'
+PROVIDED_ACTION = '/ops/fibonacci'  # an action a roslibjs page provides on the ops_system
+FIB_TYPE = 'example_interfaces/action/Fibonacci'
 
 
 @pytest.fixture(scope='module')
@@ -161,3 +164,64 @@ def test_roslibjs_cbor_subscription_gets_binary_frames_it_decodes(system, page, 
     assert sorted(odom) == ['child_frame_id', 'header', 'pose', 'twist'], odom
     image = page.evaluate('seen.image')[-1]
     assert image['bytes'] and image['size'] > 1000, image
+
+
+@pytest.mark.parametrize('roslib', ['2.1.0'], indirect=True)  # 1.4.1: ROS 1 actionlib only
+def test_roslibjs_action_advertised_by_one_page_serves_another_pages_goals(ops_system, browser,
+                                                                          page, roslib):
+    """When a roslibjs 2.x page advertises a Fibonacci action (``Action.advertise``), a
+    goal another page sends gets the provider's feedback (``sendFeedback``) and result
+    (``setSucceeded``); a cancel reaches the provider's cancel callback, and its
+    ``setCanceled`` ends the goal (the sender's failure callback: canceled)."""
+    provider = browser.new_context().new_page()
+    try:
+        provider.goto(page.url)
+        provider.wait_for_function('!!(window.ROSLIB && ROSLIB.Action)', timeout=10000)
+        provider.evaluate("""([port, token, name, type]) => {
+            window.goals = []; window.cancels = [];
+            const ros = new ROSLIB.Ros({ url: `ws://127.0.0.1:${port}` });
+            ros.authenticate(token);
+            const action = new ROSLIB.Action({ ros, name, actionType: type });
+            action.advertise((goal, id) => {
+              goals.push(goal.order);
+              if (goal.order > 20) return;  // runs until canceled
+              const sequence = [0, 1];
+              action.sendFeedback(id, { sequence: sequence.slice(0, 1) });
+              action.sendFeedback(id, { sequence });
+              while (sequence.length < goal.order) sequence.push(sequence.at(-1) + sequence.at(-2));
+              action.setSucceeded(id, { sequence });
+            }, (id) => { cancels.push(id); action.setCanceled(id, { sequence: [] }); });
+        }""", [ops_system['primary'], TOKEN, PROVIDED_ACTION, FIB_TYPE])
+        page.evaluate("""([port, token, name, type]) => {
+            window.seen = { feedback: [], results: [], failed: [] };
+            const ros = wr.connect(port);
+            ros.authenticate(token);
+            window.action = new ROSLIB.Action({ ros, name, actionType: type });
+            window.send = (order, into) => action.sendGoal({ order },
+              (r) => into.results.push(r), (f) => into.feedback.push(f),
+              (e) => into.failed.push(wr.text(e)));
+            // the provider's advertise_action may land after this page's first goal
+            // (which then fails: no action server): send again until one succeeds
+            const retry = setInterval(() => {
+              if (seen.results.length) clearInterval(retry); else send(6, seen);
+            }, 500);
+            send(6, seen);
+        }""", [ops_system['primary'], TOKEN, PROVIDED_ACTION, FIB_TYPE])
+        wait_js(page, 'seen.results.length', 15,
+                f'a result from the roslibjs-provided {PROVIDED_ACTION}')
+        assert page.evaluate('seen.results[0]') == {'sequence': [0, 1, 1, 2, 3, 5]}
+        assert page.evaluate('seen.feedback.slice(-2)') == [{'sequence': [0]},
+                                                            {'sequence': [0, 1]}]
+        page.evaluate("""() => {
+            window.long = { feedback: [], results: [], failed: [] };
+            window.longGoal = send(30, long);
+        }""")
+        wait_js(provider, 'goals.includes(30)', 10, 'the long goal to reach the provider')
+        page.evaluate('action.cancelGoal(longGoal)')
+        wait_js(page, 'long.failed.length || long.results.length', 10,
+                'the canceled goal to end')
+        assert page.evaluate('long.results') == [], 'a canceled goal was reported as succeeded'
+        assert 'canceled' in page.evaluate('long.failed[0]'), page.evaluate('long.failed')
+        assert len(provider.evaluate('cancels')) == 1
+    finally:
+        provider.context.close()

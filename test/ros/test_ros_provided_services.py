@@ -1,5 +1,6 @@
 """A service a roslibpy client provides through a ROS-mode tier, called by a plain rclpy
-client (collected only where ROS 2 is installed; skipped without roslibpy).
+client (collected only where ROS 2 is installed; skipped without roslibpy). Its ``Tier``
+and ``world`` serve ``test_ros_provided_actions.py`` too.
 
 The primary tier runs as its own process (``tier_node``), configured and activated by
 label through its lifecycle services; its ``services`` scope includes ``/wr_ops/**``
@@ -16,11 +17,6 @@ import time
 import pytest
 
 rclpy = pytest.importorskip('rclpy')
-from needs import needs  # noqa: E402
-
-needs('roslibpy')
-
-import roslibpy  # noqa: E402
 from lifecycle_msgs.srv import ChangeState  # noqa: E402
 from std_srvs.srv import SetBool  # noqa: E402
 
@@ -118,6 +114,7 @@ def world(tmp_path):
 
 
 def test_an_rclpy_client_calls_a_service_roslibpy_provides_through_the_tier(world):
+    roslibpy = pytest.importorskip('roslibpy')  # the module's Tier serves other tests too
     node, tier, port = world
     provider = roslibpy.Ros('127.0.0.1', port, headers={'Authorization': f'Bearer {TOKEN}'})
     provider.run(timeout=10)

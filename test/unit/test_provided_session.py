@@ -204,7 +204,7 @@ def test_calls_in_flight_are_bounded():
     provided.request(s, '/ops/arm', {}, object(), 0.0)
     third = object()
     assert provided.request(s, '/ops/arm', {}, third, 0.0) == [AnswerCall(
-        third, False, 'the client providing /ops/arm already has 2 calls waiting for its '
+        third, False, 'the client providing /ops/arm already has 2 calls and goals waiting for its '
         'answers; try again later')]
 
 

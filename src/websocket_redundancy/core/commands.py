@@ -113,3 +113,36 @@ class AnswerCall:
     waiter: Any
     ok: bool
     values: Any
+
+
+@dataclass(frozen=True)
+class AdvertiseAction:
+    """Serve ``action`` on the graph for this client (its ``advertise_action``); the
+    shell refuses it when another client or node already serves the name."""
+    action: str
+    type_name: str  # 'pkg/action/Name'
+
+
+@dataclass(frozen=True)
+class UnadvertiseAction:
+    """Stop serving ``action`` for this client (``unadvertise_action``, disconnect)."""
+    action: str
+
+
+@dataclass(frozen=True)
+class ServedFeedback:
+    """Publish feedback of a goal a client-provided action runs; ``goal`` is the
+    shell's handle of it (a ``graph.port.ServerGoal``)."""
+    goal: Any
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EndServedGoal:
+    """End a goal a client-provided action runs with ``status`` (4 succeeded, 5
+    canceled, 6 aborted) and ``result``; ``reason`` says why the tier aborted it ('' when
+    the client ended it)."""
+    goal: Any
+    status: int
+    result: dict[str, Any]
+    reason: str = ''

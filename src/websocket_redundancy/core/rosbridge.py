@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import rosbridge_action_servers as served
 from . import rosbridge_services as provided
 from .commands import (
     Advertise,
@@ -86,7 +87,8 @@ class Session:
     forms: dict[str, Form] = field(default_factory=dict)
     fragment_size: int = 0  # rosbridge's per-connection fragment_size (0: none)
     goals: dict[str, Any] = field(default_factory=dict)  # action goals in flight (rosbridge_actions)
-    provider: provided.Provider = field(default_factory=provided.Provider)  # advertise_service
+    # advertise_service, advertise_action
+    provider: provided.Provider = field(default_factory=provided.Provider)
     _tokens: float = -1.0
     _tokens_at: float = 0.0
 
@@ -451,7 +453,7 @@ class Session:
 
     def closed(self) -> list[Any]:
         """The connection is gone: release every topic it held."""
-        commands = provided.closed(self)
+        commands = provided.closed(self) + served.closed(self)
         commands += [Unsubscribe(t) for t in self.subscriptions]
         commands += [Unadvertise(t) for t in self.advertised]
         commands += rosbridge_actions.closed(self)
@@ -515,6 +517,10 @@ _HANDLERS = {
     'advertise_service': provided.op_advertise_service,
     'unadvertise_service': provided.op_unadvertise_service,
     'service_response': provided.op_service_response,
+    'advertise_action': served.op_advertise_action,
+    'unadvertise_action': served.op_unadvertise_action,
+    'action_feedback': served.op_action_feedback,
+    'action_result': served.op_action_result,
     'set_level': Session._op_set_level,
     'auth': Session._op_auth,
     'send_action_goal': rosbridge_actions.op_send_action_goal,

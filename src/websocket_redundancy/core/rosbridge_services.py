@@ -23,11 +23,13 @@ this answers:
   call at once instead of letting it time out;
 * a client provides at most ``limits.max_provided_services`` services and has at most
   ``limits.max_provided_calls`` calls waiting for its answers (more fail at once), fewer
-  than the control queue holds, so a burst of graph calls cannot overflow it.
+  than the control queue holds, so a burst of graph calls cannot overflow it; the goals
+  of the actions it provides (``rosbridge_action_servers``) count in the same budget.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,61 +54,76 @@ class _Call:
 @dataclass
 class Provider:
     """What one client provides: its services (name -> type) and the graph calls
-    waiting for its answers (call id -> call)."""
+    waiting for its answers (call id -> call); its actions and their goals in flight
+    (``rosbridge_action_servers``)."""
 
     services: dict[str, str] = field(default_factory=dict)
     calls: dict[str, _Call] = field(default_factory=dict)
     counter: int = 0
+    actions: dict[str, str] = field(default_factory=dict)  # action -> 'pkg/action/Name'
+    goals: dict[str, Any] = field(default_factory=dict)  # goal id -> rosbridge_action_servers._Goal
 
     def next_deadline(self) -> float | None:
         return min((call.deadline for call in self.calls.values()), default=None)
 
+    def waiting(self) -> int:
+        """Graph calls and goals waiting for this client's answers (one budget:
+        ``limits.max_provided_calls``)."""
+        return len(self.calls) + len(self.goals)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a client can provide (a service, an action): how ``advertise_<noun>`` names
+    it, reads its type, keeps it in the ``Provider`` and asks the shell to serve it."""
+
+    noun: str  # 'service': the op is advertise_service, the frame names it in 'service'
+    example: str  # a type name for the refusal
+    parse: Callable[[str], str | None]  # the frame's type -> 'pkg/<kind>/Name', or None
+    held: Callable[[Provider], dict[str, str]]  # the provider's names -> types
+    command: Callable[[str, str], Any]  # (name, type) -> the command that serves it
+
 
 # ---- ops (registered in rosbridge._HANDLERS) -----------------------------------------
-def op_advertise_service(session: Session, frame: dict, now: float) -> list[Any]:
-    op, call_id = 'advertise_service', frame.get('id')
-    service, err = _service(session, frame, op)
+def advertise(offer: Offer, session: Session, frame: dict) -> list[Any]:
+    """``advertise_service`` / ``advertise_action``: check, remember, serve."""
+    op, call_id, noun = f'advertise_{offer.noun}', frame.get('id'), offer.noun
+    name, err = ros_name(session, frame, op, noun)
     if err:
         return err
     raw, err = session._field(frame, 'type', str, op)
     if err:
         return err
-    type_name = _srv_type(raw)
+    type_name = offer.parse(raw)
     if type_name is None:
-        return session._refuse('bad_field', f'{op}: type {raw!r} is not a ROS service type '
-                               "like 'std_srvs/srv/SetBool'", op, call_id)
-    if service.startswith(RESERVED):
-        return session._refuse('scope', f'{op}: {service} is in {RESERVED}, which belongs to '
-                               'the tiers and the coordinator; provide it under another name',
-                               op, call_id)
-    if not session.tier.services.allows(service):
-        return session._refuse('scope', f'{op}: {service} is outside the {session.tier.name} '
-                               f"tier's service scope ({session.tier.services}); add it to "
-                               f'tiers.{session.tier.name}.services', op, call_id)
-    if not session.may_act():
-        who = f'role {session.role!r}' if session.role else 'an unauthenticated client'
-        return session._refuse('auth', f'{op}: {who} may not provide {service} on the '
-                               f'{session.tier.name} tier (allowed roles: '
-                               f'{", ".join(session.tier.publish_roles) or "none"})', op, call_id)
-    provider = session.provider
-    held = provider.services.get(service)
+        return session._refuse('bad_field', f'{op}: type {raw!r} is not a ROS {noun} type '
+                               f'like {offer.example!r}', op, call_id)
+    err = may_provide(session, name, op, call_id)
+    if err:
+        return err
+    table = offer.held(session.provider)
+    held = table.get(name)
     if held == type_name:
         return []
     if held is not None:
-        return session._refuse('conflict', f'{op}: this client already provides {service} as '
-                               f'{held}; unadvertise_service it before advertising it as '
-                               f'{type_name}', op, call_id)
+        return session._refuse('conflict', f'{op}: this client already provides {name} as '
+                               f'{held}; un{op} it before advertising it as {type_name}',
+                               op, call_id)
     limit = session.limits.max_provided_services
-    if len(provider.services) >= limit:
+    if len(table) >= limit:
         return session._refuse('limit', f'{op}: a client may provide at most {limit} '
-                               'services; unadvertise_service one first', op, call_id)
-    provider.services[service] = type_name
-    return [AdvertiseService(service, type_name)]
+                               f'{noun}s; un{op} one first', op, call_id)
+    table[name] = type_name
+    return [offer.command(name, type_name)]
+
+
+def op_advertise_service(session: Session, frame: dict, now: float) -> list[Any]:
+    return advertise(SERVICE, session, frame)
 
 
 def op_unadvertise_service(session: Session, frame: dict, now: float) -> list[Any]:
     op = 'unadvertise_service'
-    service, err = _service(session, frame, op)
+    service, err = ros_name(session, frame, op)
     if err:
         return err
     if service not in session.provider.services:
@@ -118,7 +135,7 @@ def op_unadvertise_service(session: Session, frame: dict, now: float) -> list[An
 
 def op_service_response(session: Session, frame: dict, now: float) -> list[Any]:
     op, call_id = 'service_response', frame.get('id')
-    service, err = _service(session, frame, op)
+    service, err = ros_name(session, frame, op)
     if err:
         return err
     if call_id is None:
@@ -135,16 +152,16 @@ def op_service_response(session: Session, frame: dict, now: float) -> list[Any]:
         values = {}
     problem = ''
     if not isinstance(result, bool):
-        problem = f"'result' must be true or false, got {_short(result)}"
+        problem = f"'result' must be true or false, got {short(result)}"
     elif result and not isinstance(values, dict):
-        problem = f"'values' must be an object, got {_short(values)}"
+        problem = f"'values' must be an object, got {short(values)}"
     del calls[str(call_id)]
     if problem:
         return [*session._refuse('bad_field', f'{op}: {problem}', op, call_id),
                 AnswerCall(call.waiter, False, f'the client providing {service} sent a '
                            f'malformed service_response: {problem}')]
     if not result:  # roslibjs sends no values with a failure; advertiseAsync the error
-        why = f': {_short(values, REASON_CHARS)}' if values != {} else ''
+        why = f': {short(values, REASON_CHARS)}' if values != {} else ''
         return [AnswerCall(call.waiter, False,
                            f'the client providing {service} reported a failure{why}')]
     return [AnswerCall(call.waiter, True, values)]
@@ -159,9 +176,9 @@ def request(session: Session, service: str, args: dict[str, Any], waiter: Any,
     if service not in provider.services:
         return [AnswerCall(waiter, False, f'the client providing {service} unadvertised it')]
     limit = session.limits.max_provided_calls
-    if len(provider.calls) >= limit:
+    if provider.waiting() >= limit:
         return [AnswerCall(waiter, False, f'the client providing {service} already has '
-                           f'{limit} calls waiting for its answers; try again later')]
+                           f'{limit} calls and goals waiting for its answers; try again later')]
     provider.counter += 1
     call_id = f'service_request:{service}:{provider.counter}'
     provider.calls[call_id] = _Call(service, now + session.limits.provided_call_timeout_s,
@@ -201,14 +218,35 @@ def _withdraw(provider: Provider, service: str, reason: str) -> list[Any]:
     return [*answers, UnadvertiseService(service)]
 
 
-def _service(session: Session, frame: dict, op: str):
-    service, err = session._field(frame, 'service', str, op)
+def may_provide(session: Session, name: str, op: str, call_id: Any) -> list[Any]:
+    """[] when this client may provide ``name`` (a service or an action) here, else the
+    refusal: the name is reserved, outside the tier's ``services`` scope, or the client's
+    role may not act."""
+    if name.startswith(RESERVED):
+        return session._refuse('scope', f'{op}: {name} is in {RESERVED}, which belongs to '
+                               'the tiers and the coordinator; provide it under another name',
+                               op, call_id)
+    if not session.tier.services.allows(name):
+        return session._refuse('scope', f'{op}: {name} is outside the {session.tier.name} '
+                               f"tier's service scope ({session.tier.services}); add it to "
+                               f'tiers.{session.tier.name}.services', op, call_id)
+    if not session.may_act():
+        who = f'role {session.role!r}' if session.role else 'an unauthenticated client'
+        return session._refuse('auth', f'{op}: {who} may not provide {name} on the '
+                               f'{session.tier.name} tier (allowed roles: '
+                               f'{", ".join(session.tier.publish_roles) or "none"})', op, call_id)
+    return []
+
+
+def ros_name(session: Session, frame: dict, op: str, key: str = 'service'):
+    """(the ROS name in ``frame[key]``, []) or (None, the refusal)."""
+    name, err = session._field(frame, key, str, op)
     if err:
         return None, err
-    if not is_ros_name(service):
-        return None, session._refuse('bad_field', f'{op}: {service!r} is not a valid ROS name '
+    if not is_ros_name(name):
+        return None, session._refuse('bad_field', f'{op}: {name!r} is not a valid ROS name '
                                      "(it must start with '/')", op, frame.get('id'))
-    return service, []
+    return name, []
 
 
 def _srv_type(raw: str) -> str | None:
@@ -217,6 +255,10 @@ def _srv_type(raw: str) -> str | None:
     return f'{match.group(1)}/srv/{match.group(2)}' if match else None
 
 
-def _short(value: Any, limit: int = 60) -> str:
+SERVICE = Offer('service', 'std_srvs/srv/SetBool', _srv_type, lambda p: p.services,
+                AdvertiseService)
+
+
+def short(value: Any, limit: int = 60) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[:limit - 3] + '...'

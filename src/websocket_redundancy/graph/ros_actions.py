@@ -15,7 +15,10 @@ once their server is discovered, fails those whose server did not appear within 
 timeout, and sends cancels. Futures' callbacks run on the executor; results and
 feedback go out through the port's callbacks, which cross to the reactor themselves.
 A served goal is an ``async`` execute callback awaiting an rclpy ``Future`` that
-``ServerGoal.finish`` completes from any thread, so the executor never blocks.
+``ServerGoal.finish`` completes from any thread, so the executor never blocks. Closing a
+served action destroys its server from ``maintain()`` too, once its goals have ended and
+their results had ``RESULT_GRACE_S`` to go out (destroyed at once, a goal just aborted
+by the close would never get its result to its client).
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from .port import (
 from .ros_convert import from_rosbridge, to_rosbridge
 
 log = logging.getLogger(__name__)
+RESULT_GRACE_S = 0.5  # a served action is destroyed this long after its last goal ended
 
 
 def action_class(type_name: str) -> Any:
@@ -193,22 +197,38 @@ class RosActions:
                      execute: Callable[[ServerGoal], None]):
         cls = action_class(type_name)  # an unknown type fails here, at the edge
         made: list[Any] = []
-        state = {'closed': False}
+        state = {'closed': False, 'running': 0, 'idle_since': None}
 
         def create() -> None:
             if not state['closed']:
-                made.append(self._server(action, cls, execute))
+                made.append(self._server(action, cls, execute, state))
+
+        def destroy_when_idle() -> None:
+            """On the executor: destroy the server once no goal has run for
+            ``RESULT_GRACE_S`` (the results of goals just ended go out first)."""
+            now = time.monotonic()
+            if state['running']:
+                state['idle_since'] = None
+            elif state['idle_since'] is None:
+                state['idle_since'] = now
+            elif now - state['idle_since'] >= RESULT_GRACE_S:
+                for server in made:
+                    server.destroy()
+                return
+            with self._lock:
+                self._to_serve.append(destroy_when_idle)
 
         def close() -> None:
             state['closed'] = True
-            for server in made:
-                server.destroy()
+            with self._lock:
+                self._to_serve.append(destroy_when_idle)
         with self._lock:
             self._to_serve.append(create)
         from .ros import _Handle
         return _Handle(close)
 
-    def _server(self, action: str, cls: Any, execute: Callable[[ServerGoal], None]):
+    def _server(self, action: str, cls: Any, execute: Callable[[ServerGoal], None],
+                state: dict[str, Any]):
         from rclpy.action import ActionServer, CancelResponse
         from rclpy.callback_groups import ReentrantCallbackGroup
         from rclpy.task import Future
@@ -228,12 +248,18 @@ class RosActions:
             goal = ServerGoal(base64.b64encode(goal_id).decode(), to_rosbridge(ros_goal.request),
                               feedback, lambda status, result: done.set_result((status, result)))
             goals[goal_id] = goal
+            with self._lock:
+                state['running'] += 1
             try:
                 execute(goal)
             except Exception:
                 log.exception('the server of %s failed to start a goal', action)
                 goal.finish(GOAL_ABORTED, {})
-            status, values = await done
+            try:
+                status, values = await done
+            finally:
+                with self._lock:
+                    state['running'] -= 1
             goals.pop(goal_id, None)
             try:
                 result = from_rosbridge(cls.Result, values, f'result of {action}')

@@ -30,27 +30,36 @@ log = logging.getLogger(__name__)
 RELEASE_GRACE_S = 5.0  # the graph may still list a service this tier just stopped serving
 
 
-class ProvidedServices:
-    """Services this tier's clients provide, by name."""
+class Provided:
+    """Names this tier's clients provide on the graph (services, actions), by name: one
+    client per name. Subclasses say how a name is served (``_serve``), how the graph
+    lists it (``_listed``) and how the client's session forgets a refused one."""
+
+    noun = 'service'  # in sentences and in the op names (advertise_service)
 
     def __init__(self, tier: TierService) -> None:
         self.tier = tier
-        self.providers: dict[str, Any] = {}  # service -> the providing client's protocol
-        self._handles: dict[str, Any] = {}  # service -> the graph's serve handle
-        self._released: dict[str, float] = {}  # service -> when this tier stopped serving it
-        self._timer: Any = None
+        self.providers: dict[str, Any] = {}  # name -> the providing client's protocol
+        self._handles: dict[str, Any] = {}  # name -> the graph's serve handle
+        self._released: dict[str, float] = {}  # name -> when this tier stopped serving it
 
-    # ---- commands from the sessions (reactor thread) --------------------------------
-    def advertise(self, proto, command: cmd.AdvertiseService) -> None:
-        name, tier = command.service, self.tier
+    def _serve(self, name: str, type_name: str) -> Any: ...
+
+    def _listed(self, name: str) -> bool: ...
+
+    def _refusal(self, session, name: str, kind: str, text: str) -> list[Any]: ...
+
+    def _take(self, proto, name: str, type_name: str) -> None:
+        """Serve ``name`` for ``proto``'s client unless someone else serves it."""
+        tier, noun = self.tier, self.noun
         holder = self.providers.get(name)
         if holder is proto:
             return
         if holder is not None:
             self._refuse(proto, name, 'conflict', f'{name} is already provided by another '
-                         f'client of the {tier.tier.name} tier; one client provides a name '
+                         f'client of the {tier.tier.name} tier; one client provides a {noun} '
                          '(rosbridge would let this one take it over silently): '
-                         'unadvertise_service it there first, or choose another name')
+                         f'unadvertise_{noun} it there first, or choose another name')
             return
         if self._served_elsewhere(name):
             self._refuse(proto, name, 'conflict', f'{name} is already served on the graph by '
@@ -58,24 +67,62 @@ class ProvidedServices:
                          'another name')
             return
         try:
-            handle = tier.graph.serve(name, command.type_name, partial(self._on_call, name))
+            handle = self._serve(name, type_name)
         except GraphError as exc:
-            self._refuse(proto, name, 'bad_field', f'cannot serve {name} as '
-                         f'{command.type_name}: {exc}')
+            self._refuse(proto, name, 'bad_field', f'cannot serve {name} as {type_name}: {exc}')
             return
         self.providers[name], self._handles[name] = proto, handle
         self._released.pop(name, None)
-        log.info('%s: %s provides %s (%s)', tier.tier.name, proto.peer, name, command.type_name)
+        log.info('%s: %s provides %s %s (%s)', tier.tier.name, proto.peer, noun, name, type_name)
 
-    def unadvertise(self, proto, command: cmd.UnadvertiseService) -> None:
-        name = command.service
+    def _give_up(self, proto, name: str) -> bool:
+        """Stop serving ``name`` for ``proto``'s client (False if it did not serve it)."""
         if self.providers.get(name) is not proto:
-            return
+            return False
         del self.providers[name]
         self._handles.pop(name).close()
         self._released[name] = self.tier.clock()
-        log.info('%s: %s no longer provides %s', self.tier.tier.name, proto.peer, name)
-        self._arm()
+        log.info('%s: %s no longer provides %s %s', self.tier.tier.name, proto.peer,
+                 self.noun, name)
+        return True
+
+    def _served_elsewhere(self, name: str) -> bool:
+        if not self._listed(name):
+            return False
+        released = self._released.get(name)  # our own server, not yet gone from the view
+        return released is None or self.tier.clock() - released > RELEASE_GRACE_S
+
+    def _refuse(self, proto, name: str, kind: str, text: str) -> None:
+        session = self.tier.clients.get(proto)
+        if session is not None:
+            self.tier.execute(proto, self._refusal(session, name, kind, text))
+
+    def _sessions(self):
+        """(protocol, session) of every client that provides something here."""
+        clients = self.tier.clients
+        return [(p, clients[p]) for p in set(self.providers.values()) if p in clients]
+
+    def _close_all(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+        self.providers.clear()
+
+
+class ProvidedServices(Provided):
+    """Services this tier's clients provide, by name."""
+
+    def __init__(self, tier: TierService) -> None:
+        super().__init__(tier)
+        self._timer: Any = None
+
+    # ---- commands from the sessions (reactor thread) --------------------------------
+    def advertise(self, proto, command: cmd.AdvertiseService) -> None:
+        self._take(proto, command.service, command.type_name)
+
+    def unadvertise(self, proto, command: cmd.UnadvertiseService) -> None:
+        if self._give_up(proto, command.service):
+            self._arm()
 
     def answer(self, command: cmd.AnswerCall) -> None:
         waiter: Future = command.waiter
@@ -108,10 +155,6 @@ class ProvidedServices:
         self._arm()
 
     # ---- deadlines --------------------------------------------------------------------
-    def _sessions(self):
-        clients = self.tier.clients
-        return [(p, clients[p]) for p in set(self.providers.values()) if p in clients]
-
     def _arm(self) -> None:
         """One timer for the earliest deadline of every call in flight (none if none)."""
         deadlines = [d for _, s in self._sessions()
@@ -130,27 +173,22 @@ class ProvidedServices:
             self.tier.execute(proto, provided.expire(session, now))
         self._arm()
 
-    # ---- helpers ----------------------------------------------------------------------
-    def _served_elsewhere(self, name: str) -> bool:
-        if name not in self.tier.graph.services():
-            return False
-        released = self._released.get(name)  # our own server, not yet gone from the view
-        return released is None or self.tier.clock() - released > RELEASE_GRACE_S
+    # ---- the graph ------------------------------------------------------------------
+    def _serve(self, name: str, type_name: str) -> Any:
+        return self.tier.graph.serve(name, type_name, partial(self._on_call, name))
 
-    def _refuse(self, proto, name: str, kind: str, text: str) -> None:
-        session = self.tier.clients.get(proto)
-        if session is not None:
-            self.tier.execute(proto, provided.refuse_advertise(session, name, kind, text))
+    def _listed(self, name: str) -> bool:
+        return name in self.tier.graph.services()
+
+    def _refusal(self, session, name: str, kind: str, text: str) -> list[Any]:
+        return provided.refuse_advertise(session, name, kind, text)
 
     def release(self) -> None:
         """The tier stops serving: stop every provided service (their clients are being
         closed): their calls in flight fail now."""
         for proto, session in self._sessions():
             self.tier.execute(proto, provided.closed(session))
-        for handle in self._handles.values():
-            handle.close()
-        self._handles.clear()
-        self.providers.clear()
+        self._close_all()
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None

@@ -40,6 +40,7 @@ from ..core.security import origin_allowed
 from ..core.settings import ANONYMOUS, HEARTBEAT_TOPIC, Settings
 from ..graph.port import Graph, GraphError, Sample
 from . import rosapi
+from .action_servers import ServedActions
 from .actions import TierActions
 from .protocol import TierProtocol
 from .provided import ProvidedServices
@@ -94,6 +95,7 @@ class TierService:
         self._heartbeat_seq = 0
         self.actions = TierActions(self)  # goals its clients sent (tier/actions.py)
         self.provided = ProvidedServices(self)  # services clients provide (advertise_service)
+        self.served = ServedActions(self)  # actions clients provide (advertise_action)
         self.port: int | None = None
         self.tls = settings.security.tls
         if ANONYMOUS in self.tier.publish_roles:
@@ -308,6 +310,18 @@ class TierService:
     def _do_AnswerCall(self, proto, command: cmd.AnswerCall) -> None:
         self.provided.answer(command)
 
+    def _do_AdvertiseAction(self, proto, command: cmd.AdvertiseAction) -> None:
+        self.served.advertise(proto, command)
+
+    def _do_UnadvertiseAction(self, proto, command: cmd.UnadvertiseAction) -> None:
+        self.served.unadvertise(proto, command)
+
+    def _do_ServedFeedback(self, proto, command: cmd.ServedFeedback) -> None:
+        self.served.feedback(command)
+
+    def _do_EndServedGoal(self, proto, command: cmd.EndServedGoal) -> None:
+        self.served.end(command)
+
     def _reply_if_connected(self, proto, reply: cmd.Reply) -> None:
         if proto in self.clients:
             self._do_Reply(proto, reply)
@@ -464,6 +478,7 @@ class TierService:
             'dropped': self.dropped + sum(p.queue.dropped for p in self.clients),
             'refused': dict(self.refused), 'errors': sum(self.refused.values()),
             'provided_services': sorted(self.provided.providers),
+            'provided_actions': sorted(self.served.providers),
         }
 
     def close_clients(self, code: int, reason: str) -> None:
@@ -474,6 +489,7 @@ class TierService:
         with self._inbox_lock:
             self._inbox = []
         self.provided.release()
+        self.served.release()
         self.actions.release()
         for handle in self._graph_subs.values():
             handle.close()
