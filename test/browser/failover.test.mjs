@@ -560,3 +560,46 @@ test('Shell: the page asks its own tier for the directory when it is one of the 
   assert.deepEqual(asked, ['http://s:8081/status']);
   client.close();
 });
+
+// The goal rules test/unit/test_failover_goals.py runs against core/failover_goals.py,
+// from one file: only the goal-related outputs of each step are compared.
+const GOALS = JSON.parse(readFileSync(new URL('../scenarios/goal_failover.json', import.meta.url)));
+function goalEvent([kind, ...a]) {
+  switch (kind) {
+    case 'start': return { type: 'start', urls: a[0] };
+    case 'opened': return { type: 'opened', url: a[0] };
+    case 'closed': return { type: 'closed', url: a[0], code: a[1], reason: '' };
+    case 'frame': return { type: 'frame', url: a[0], data: a[1] };
+    case 'send_goal': return { type: 'send_goal', id: a[0], action: a[1], actionType: a[2], goal: a[3], goalId: a[4] };
+    case 'cancel_goal': return { type: 'cancel_goal', id: a[0] };
+    default: throw new Error(kind);
+  }
+}
+function goalOutputs(commands) {
+  const out = [];
+  for (const c of commands) {
+    if (c.type === 'send' && String(c.frame.op).endsWith('_action_goal')) out.push(['send', c.url, c.frame]);
+    else if (c.type === 'goal_feedback') out.push(['feedback', c.id, c.values, c.tier, c.epoch, c.seq]);
+    else if (c.type === 'goal_result') out.push(['result', c.id, c.ok, c.status, c.values, c.tier]);
+    else if (c.type === 'notify' && c.kind === 'goal_gap') {
+      const d = c.detail;
+      out.push(['gap', d.id, d.reason, d.last, d.next, d.tier]);
+    } else if (c.type === 'notify' && c.kind === 'scope_degraded') out.push(['scope_degraded', c.detail.topic, c.detail.tier]);
+  }
+  return out;
+}
+for (const scenario of GOALS.scenarios) {
+  test(`goals (shared scenario): ${scenario.name}`, () => {
+    const m = new FailoverMachine(failoverSettings({ heartbeatTimeoutS: 0.3 }), () => 1.0, 0.5);
+    for (const [now, spec, expected] of scenario.steps) {
+      assert.deepEqual(goalOutputs(m.handle(goalEvent(spec), now)), expected, JSON.stringify([now, spec]));
+    }
+  });
+}
+
+test('goals: without a tier a goal fails at once', () => {
+  const m = new FailoverMachine(failoverSettings({ heartbeatTimeoutS: 0.3 }), () => 1.0, 0.5);
+  m.handle({ type: 'start', urls: [P] }, 0);
+  assert.deepEqual(m.handle({ type: 'send_goal', id: '1', action: '/nav', actionType: 'a/action/B', goal: {}, goalId: 'x' }, 0),
+    [{ type: 'goal_result', id: '1', ok: false, status: 0, values: 'no tier is connected', tier: '' }]);
+});

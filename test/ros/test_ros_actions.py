@@ -7,12 +7,14 @@ example-interfaces); skipped with that reason where it is missing.
 
 Waits are bounded; DDS discovery runs on its own time.
 """
+import base64
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 
 from needs import needs
 
@@ -27,12 +29,13 @@ from rclpy.action import ActionServer, CancelResponse  # noqa: E402
 from rclpy.callback_groups import ReentrantCallbackGroup  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 
-from websocket_redundancy.graph.port import GOAL_SUCCEEDED  # noqa: E402
+from websocket_redundancy.graph.port import GOAL_SUCCEEDED, GraphError  # noqa: E402
 from websocket_redundancy.graph.ros import RosGraph  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOKEN = 'ros-actions-team-token'
 FIB_TYPE = 'example_interfaces/action/Fibonacci'
+GRAPH = []  # the test process's RosGraph (the tier fixture's)
 
 
 def _free_port():
@@ -100,6 +103,7 @@ def tier():
     FibonacciServer(node)
     graph = RosGraph(node, name='test')  # serves /served: the port's serve_action under ROS
     graph.serve_action('/served', FIB_TYPE, serve_on_a_thread)
+    GRAPH[:] = [graph]
     executor = MultiThreadedExecutor()
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -205,3 +209,23 @@ def test_a_goal_reaches_a_port_level_action_server_under_ros(ros):
     assert goal.result['status'] == roslibpy.GoalStatus.SUCCEEDED
     assert goal.result['values'] == {'sequence': [0, 1, 2, 3]}
     assert goal.feedback and goal.feedback[-1] == {'sequence': [0, 1, 2, 3]}
+
+
+def test_a_goal_sent_elsewhere_is_followed_by_its_id_under_ros(tier):
+    """When a goal was sent (with its own goal_id) by another client, ``attach_goal``
+    gets the same result by id (raw get_result under rclpy), and an id the server does
+    not know fails saying so."""
+    graph = GRAPH[0]
+    goal_id = base64.b64encode(uuid.uuid4().bytes).decode()
+    feedback = []
+    sent = graph.send_goal('/fibonacci', FIB_TYPE, {'order': 8}, feedback.append, 10.0,
+                           goal_id=goal_id)
+    assert sent.goal_id == goal_id
+    _wait(lambda: feedback, 30, 'feedback of the goal')
+    followed = graph.attach_goal('/fibonacci', FIB_TYPE, goal_id, 10.0)
+    mine, theirs = sent.result.result(30), followed.result.result(30)
+    assert theirs.status == GOAL_SUCCEEDED and theirs == mine
+    unknown = graph.attach_goal('/fibonacci', FIB_TYPE,
+                                base64.b64encode(uuid.uuid4().bytes).decode(), 10.0)
+    with pytest.raises(GraphError, match='does not know goal'):
+        unknown.result.result(30)

@@ -27,9 +27,11 @@ Example::
 """
 from __future__ import annotations
 
+import base64
 import itertools
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -47,7 +49,7 @@ from .links import connect_ws, fetch_status, split_ws_url, status_url
 log = logging.getLogger(__name__)
 
 EVENT_KINDS = (t.TIER_CHANGED, t.GAP, t.SCOPE_DEGRADED, t.SCOPE_RESTORED, t.ALL_DOWN,
-               t.PUBLISH_DROPPED)
+               t.PUBLISH_DROPPED, t.GOAL_GAP)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class FailoverClient:
         self._subs: dict[str, Callable] = {}
         self._listeners: dict[str, list[Callable]] = {kind: [] for kind in EVENT_KINDS}
         self._calls: dict[str, tuple[str, Deferred]] = {}
+        self._goals: dict[str, tuple[Callable | None, Callable | None]] = {}
         self._ids = itertools.count(1)
         self._queue: deque = deque()
         self._busy = False
@@ -186,6 +189,23 @@ class FailoverClient:
         self._calls[call_id] = (service, d)
         self._handle(t.CallService(service, dict(args or {}), call_id))
         return d
+
+    def send_goal(self, action: str, type: str, goal: dict[str, Any],
+                  on_feedback: Callable[[Any, Meta], None] | None = None,
+                  on_result: Callable[[t.GoalResult], None] | None = None) -> str:
+        """Send an action goal through the active tier; returns its id (for
+        ``cancel_goal``). ``on_feedback(values, meta)`` gets each feedback sample at most
+        once, in order, also after a failover (the goal is re-attached on the new tier;
+        samples it no longer had are reported as ``goal_gap``); ``on_result(result)``
+        gets the ``GoalResult`` exactly once."""
+        goal_id = base64.b64encode(uuid.uuid4().bytes).decode()
+        self._goals[goal_id] = (on_feedback, on_result)
+        self._handle(t.SendGoal(goal_id, action, type, dict(goal or {}), goal_id))
+        return goal_id
+
+    def cancel_goal(self, goal: str) -> None:
+        """Ask the action server to cancel ``goal``; its result says how it ended."""
+        self._handle(t.CancelGoal(goal))
 
     def on(self, kind: str, callback: Callable[[Any], None]) -> None:
         """Call ``callback(detail)`` on each ``kind`` event (see ``EVENT_KINDS``)."""
@@ -253,6 +273,14 @@ class FailoverClient:
         elif isinstance(c, t.Notify):
             for callback in list(self._listeners.get(c.kind, ())):
                 self._safely(callback, c.detail)
+        elif isinstance(c, t.GoalFeedback):
+            on_feedback = self._goals.get(c.id, (None, None))[0]
+            if on_feedback is not None:
+                self._safely(on_feedback, c.values, Meta(c.tier, c.epoch, c.seq))
+        elif isinstance(c, t.GoalResult):
+            on_result = self._goals.pop(c.id, (None, None))[1]
+            if on_result is not None:
+                self._safely(on_result, c)
         elif isinstance(c, t.Respond):
             service, d = self._calls.pop(c.id, (None, None))
             if d is not None:

@@ -77,6 +77,21 @@ class SendGoal:
     type_name: str
     args: dict[str, Any]
     feedback: bool = False  # forward the goal's feedback as ``action_feedback``
+    goal_id: str | None = None  # the client's UUID for the goal (base64): it re-attaches by it
+
+
+@dataclass(frozen=True)
+class AttachGoal:
+    """Follow goal ``goal_id`` of ``action`` for this client (``attach_action_goal``):
+    its feedback after ``resume`` (the last sample the client saw, or from the start),
+    then live, and its result; ``key`` names it on this connection."""
+    key: str
+    call_id: str | int | None
+    action: str
+    type_name: str
+    goal_id: str
+    feedback: bool = True
+    resume: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 from . import failover_types as t
 from .failover_conn import ACTIVE, CANDIDATE, PENDING, SET_LEVEL, STANDBY, Conn, heartbeat_frame
+from .failover_goals import Goals
 from .failover_traffic import Traffic
 from .failover_types import FailoverSettings
 from .ranking import TierInfo, backoff_delay, bootstrap_tiers, class_key, rank, tiebreaker
@@ -58,6 +59,7 @@ class FailoverMachine:
         self._last_label: str | None = None
         self._switch_reason = 'start'
         self._traffic = Traffic(self._tier)
+        self._goals = Goals(self._tier)  # action goals, re-attached after a failover
         self._fails: dict[str, int] = {}
         self._failed_until: dict[str, float] = {}
         self._cycle = 0
@@ -173,6 +175,9 @@ class FailoverMachine:
         if conn is None or not conn.is_open:
             return []
         conn.last_seen = self._now
+        op = ev.data.get('op')
+        if isinstance(op, str) and op.startswith('action_'):
+            return self._goals.frame(conn, ev.data)
         return self._traffic.frame(conn, ev.data)
 
     def _on_subscribe(self, ev: t.Subscribe) -> list:
@@ -188,11 +193,18 @@ class FailoverMachine:
     def _on_call(self, ev: t.CallService) -> list:
         return self._traffic.call(ev, self._active_conn())
 
+    def _on_send_goal(self, ev: t.SendGoal) -> list:
+        return self._goals.send(ev, self._active_conn())
+
+    def _on_cancel_goal(self, ev: t.CancelGoal) -> list:
+        return self._goals.cancel(ev)
+
     _HANDLERS: dict = {
         t.Start: _on_start, t.Directory: _on_directory, t.Opened: _on_opened,
         t.Closed: _on_closed, t.Frame: _on_frame, t.Tick: _on_tick,
         t.Subscribe: _on_subscribe, t.Unsubscribe: _on_unsubscribe,
         t.Publish: _on_publish_request, t.CallService: _on_call,
+        t.SendGoal: _on_send_goal, t.CancelGoal: _on_cancel_goal,
     }
 
     # ---- reconciliation ---------------------------------------------------------------
@@ -236,7 +248,7 @@ class FailoverMachine:
                 self._fails.pop(conn.url, None)
             if conn.role == CANDIDATE and conn.is_open:
                 out += self._advance_candidate(conn, now)
-        return out
+        return out + self._goals.attach(self._active_conn())
 
     def _keep_standby(self, ranked: list[str], better: list[str], subs) -> list:
         """The warm standby is the next endpoint of the active one's class or worse (a
@@ -328,6 +340,7 @@ class FailoverMachine:
         out = [t.CloseConn(conn.url, code, reason)]
         if failed:
             return out + self._lost(conn, reason)
+        self._goals.lost(conn)
         return out + self._traffic.fail_calls(conn)
 
     def _lost(self, conn: Conn, reason: str) -> list:
@@ -338,6 +351,7 @@ class FailoverMachine:
         if conn.url == self._active:
             self._active = None
             self._switch_reason = f'{self._label(conn)} {reason}'
+        self._goals.lost(conn)
         return self._traffic.fail_calls(conn)
 
     def _open(self, url: str, role: str) -> list:

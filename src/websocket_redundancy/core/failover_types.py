@@ -85,6 +85,22 @@ class CallService:
     id: str
 
 
+@dataclass(frozen=True)
+class SendGoal:
+    """Send an action goal; ``goal_id`` (a UUID, base64, made by the shell) names it on
+    the graph, so that the client can follow it from another tier after a failover."""
+    id: str
+    action: str
+    type: str
+    goal: dict[str, Any]
+    goal_id: str
+
+
+@dataclass(frozen=True)
+class CancelGoal:
+    id: str
+
+
 # ---- commands -----------------------------------------------------------------------
 
 
@@ -131,6 +147,28 @@ class Respond:
     values: Any = None
 
 
+@dataclass(frozen=True)
+class GoalFeedback:
+    """One feedback sample of goal ``id``, delivered once (``epoch``/``seq``: its key)."""
+    id: str
+    values: Any
+    tier: str
+    epoch: str | None
+    seq: int | None
+
+
+@dataclass(frozen=True)
+class GoalResult:
+    """How goal ``id`` ended, exactly once: ``ok`` with the server's ``status`` (4
+    succeeded, 5 canceled, 6 aborted) and Result, or not ``ok`` (status 0) with the
+    reason in ``values``: refused, never ran, or the server does not know it."""
+    id: str
+    ok: bool
+    status: int
+    values: Any
+    tier: str
+
+
 # ---- notification details -----------------------------------------------------------
 
 TIER_CHANGED = 'tier_changed'
@@ -139,6 +177,7 @@ SCOPE_DEGRADED = 'scope_degraded'
 SCOPE_RESTORED = 'scope_restored'
 ALL_DOWN = 'all_down'
 PUBLISH_DROPPED = 'publish_dropped'
+GOAL_GAP = 'goal_gap'
 
 
 @dataclass(frozen=True)
@@ -153,6 +192,17 @@ class GapInfo:
     """Samples of ``topic`` after ``last`` and before ``next`` were not delivered."""
     topic: str
     reason: str  # 'hole' | 'epoch changed' | 'buffer too short' | 'out of scope'
+    last: Position | None
+    next: Position | None
+    tier: str
+
+
+@dataclass(frozen=True)
+class GoalGap:
+    """Feedback of goal ``id`` after ``last`` (None: from its start) and before ``next``
+    that the tier it re-attached to no longer had."""
+    id: str
+    reason: str
     last: Position | None
     next: Position | None
     tier: str

@@ -506,6 +506,7 @@ def _short(value: Any) -> str:
 from . import rosbridge_actions  # noqa: E402  (its handlers take a Session)
 
 _FAILED_REPLIES['send_action_goal'] = ('action_result', rosbridge_actions.failed_result)
+_FAILED_REPLIES['attach_action_goal'] = ('action_result', rosbridge_actions.failed_attach)
 
 _HANDLERS = {
     'subscribe': Session._op_subscribe,
@@ -525,4 +526,5 @@ _HANDLERS = {
     'auth': Session._op_auth,
     'send_action_goal': rosbridge_actions.op_send_action_goal,
     'cancel_action_goal': rosbridge_actions.op_cancel_action_goal,
+    'attach_action_goal': rosbridge_actions.op_attach_action_goal,  # extension: re-attach
 }

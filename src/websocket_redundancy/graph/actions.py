@@ -100,9 +100,9 @@ def _stamp(now: float) -> dict[str, int]:
 # ---- client --------------------------------------------------------------------------
 def send_goal(graph: Graph, action: str, type_name: str, goal: dict[str, Any],
               feedback: Callable[[dict[str, Any]], None] | None,
-              timeout: float) -> GoalHandle:
+              timeout: float, goal_id: str | None = None) -> GoalHandle:
     """``Graph.send_goal`` over ``graph``'s services and topics (see the module doc)."""
-    goal_id = new_goal_id()
+    goal_id = goal_id or new_goal_id()
     state = {'accepted': False, 'cancel': False}
     lock = threading.Lock()
     subscription: list[Any] = []
@@ -130,16 +130,7 @@ def send_goal(graph: Graph, action: str, type_name: str, goal: dict[str, Any],
         return handle
 
     def on_result(fut: Future) -> None:
-        try:
-            response = fut.result()
-            outcome = ActionResult(int(response.get('status', GOAL_UNKNOWN)),
-                                   response.get('result') or {})
-        except Exception as exc:
-            _fail(handle, subscription, exc if isinstance(exc, GraphError) else GraphError(
-                f'{action}: no result: {exc}'))
-            return
-        _close(subscription)
-        _settle(handle.result, outcome)
+        _take_result(fut, handle, subscription, action)
 
     def on_accepted(fut: Future) -> None:
         try:
@@ -166,9 +157,48 @@ def send_goal(graph: Graph, action: str, type_name: str, goal: dict[str, Any],
     return handle
 
 
-def failed(exc: GraphError) -> GoalHandle:
-    """A goal that could not be sent (e.g. its type is unknown)."""
-    handle = GoalHandle(new_goal_id(), lambda: None)
+def attach_goal(graph: Graph, action: str, type_name: str, goal_id: str,
+                timeout: float) -> GoalHandle:
+    """``Graph.attach_goal``: ``get_result`` by id, held open until the goal ends (the
+    graph fails the call at once when no server is there)."""
+    handle = GoalHandle(goal_id, lambda: _request_cancel(graph, names, goal_id, handle))
+    try:
+        names, types = action_names(action), action_types(type_name)
+    except GraphError as exc:
+        return failed(exc, goal_id)
+
+    def on_result(fut: Future) -> None:
+        _take_result(fut, handle, [], action)
+    graph.call(names.get_result, types.get_result, {'goal_id': {'uuid': goal_id}},
+               RESULT_WAIT_S).add_done_callback(on_result)
+    return handle
+
+
+def unknown_goal(action: str, goal_id: str) -> GraphError:
+    return GraphError(f'the server of {action} does not know goal {goal_id} (it never '
+                      'arrived, or the server restarted or no longer keeps its result)')
+
+
+def _take_result(fut: Future, handle: GoalHandle, subscription: list[Any], action: str) -> None:
+    """A ``get_result`` response ends the goal: its status and result, or the reason
+    there is none (a status that is not terminal: the server does not know the goal)."""
+    try:
+        response = fut.result()
+        status = int(response.get('status', GOAL_UNKNOWN))
+    except Exception as exc:
+        _fail(handle, subscription, exc if isinstance(exc, GraphError) else GraphError(
+            f'{action}: no result: {exc}'))
+        return
+    if status not in GOAL_TERMINAL:
+        _fail(handle, subscription, unknown_goal(action, handle.goal_id))
+        return
+    _close(subscription)
+    _settle(handle.result, ActionResult(status, response.get('result') or {}))
+
+
+def failed(exc: GraphError, goal_id: str | None = None) -> GoalHandle:
+    """A goal that could not be sent or followed (e.g. its type is unknown)."""
+    handle = GoalHandle(goal_id or new_goal_id(), lambda: None)
     handle.result.set_exception(exc)
     return handle
 

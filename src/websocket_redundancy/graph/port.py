@@ -225,12 +225,25 @@ class Graph(Protocol):
     def send_goal(
         self, action: str, type_name: str, goal: dict[str, Any],
         feedback: Callable[[dict[str, Any]], None] | None, timeout: float,
+        goal_id: str | None = None,
     ) -> GoalHandle:
         """Send ``goal`` to the server of ``action`` (type 'pkg/action/Name'), over the
         ROS 2 action protocol (``<action>/_action/send_goal``, ``get_result``,
         ``cancel_goal``, ``feedback``). ``feedback(values)`` gets the goal's feedback on
-        a graph thread. Never raises: every failure completes ``result`` with
+        a graph thread. ``goal_id`` (a UUID, base64) names the goal on the graph; a new
+        one is made when None. Never raises: every failure completes ``result`` with
         ``GraphError`` (no server within ``timeout`` seconds, rejected, bad goal)."""
+
+    def attach_goal(
+        self, action: str, type_name: str, goal_id: str, timeout: float,
+    ) -> GoalHandle:
+        """Follow goal ``goal_id`` of ``action`` that someone else sent (another tier,
+        before a failover): ``result`` completes when the server reports the goal's end
+        (``<action>/_action/get_result`` by id, answered at once if it has ended) and
+        fails with ``GraphError`` when the server does not know the goal (it never
+        arrived, or the server restarted or dropped its result) or no server answered
+        within ``timeout`` seconds; ``cancel()`` asks the server to cancel it. Never
+        raises."""
 
     def serve_action(
         self, action: str, type_name: str, execute: Callable[[ServerGoal], None]

@@ -366,8 +366,12 @@ class RosGraph:
     # -- actions (graph/ros_actions.py) -------------------------------------------------
     def send_goal(self, action: str, type_name: str, goal: dict[str, Any],
                   feedback: Callable[[dict[str, Any]], None] | None,
-                  timeout: float) -> GoalHandle:
-        return self._actions.send_goal(action, type_name, goal, feedback, timeout)
+                  timeout: float, goal_id: str | None = None) -> GoalHandle:
+        return self._actions.send_goal(action, type_name, goal, feedback, timeout, goal_id)
+
+    def attach_goal(self, action: str, type_name: str, goal_id: str,
+                    timeout: float) -> GoalHandle:
+        return self._actions.attach_goal(action, type_name, goal_id, timeout)
 
     def serve_action(self, action: str, type_name: str,
                      execute: Callable[[ServerGoal], None]) -> _Handle:

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .actions import failed
+from .actions import failed, unknown_goal
 from .port import (
     GOAL_ABORTED,
     GOAL_CANCELED,
@@ -60,6 +60,16 @@ def action_class(type_name: str) -> Any:
                          'package that defines it') from None
 
 
+def _uuid_bytes(goal_id: str) -> bytes:
+    try:
+        raw = base64.b64decode(goal_id, validate=True)
+    except (ValueError, TypeError):
+        raw = b''
+    if len(raw) != 16:
+        raise GraphError(f'goal id {goal_id!r} is not a UUID (16 bytes, base64)')
+    return raw
+
+
 def _settle(future, value=None, error: BaseException | None = None) -> None:
     try:
         if error is not None:
@@ -84,13 +94,13 @@ class RosActions:
     # ---- client ---------------------------------------------------------------------
     def send_goal(self, action: str, type_name: str, goal: dict[str, Any],
                   feedback: Callable[[dict[str, Any]], None] | None,
-                  timeout: float) -> GoalHandle:
+                  timeout: float, goal_id: str | None = None) -> GoalHandle:
         try:
             cls = action_class(type_name)
             goal_msg = from_rosbridge(cls.Goal, goal, f'goal of {action}')
+            raw_id = _uuid_bytes(goal_id) if goal_id else uuid.uuid4().bytes
         except GraphError as exc:
-            return failed(exc)
-        raw_id = uuid.uuid4().bytes
+            return failed(exc, goal_id)
         entry: dict[str, Any] = {'action': action, 'type': type_name, 'cls': cls,
                                  'goal': goal_msg, 'uuid': raw_id, 'feedback': feedback,
                                  'deadline': time.monotonic() + timeout, 'timeout': timeout,
@@ -100,6 +110,27 @@ class RosActions:
         with self._lock:
             if self._closed:
                 return failed(GraphError('the ROS graph adapter is closed'))
+            self._goals.append(entry)
+        return entry['handle']
+
+    def attach_goal(self, action: str, type_name: str, goal_id: str,
+                    timeout: float) -> GoalHandle:
+        """A goal sent by someone else, followed with raw service clients on
+        ``<action>/_action/get_result`` and ``cancel_goal`` (rclpy's ``ActionClient``
+        asks results only of goals it sent itself, in rclpy 3.3 and 7.1 alike)."""
+        try:
+            cls = action_class(type_name)
+            raw_id = _uuid_bytes(goal_id)
+        except GraphError as exc:
+            return failed(exc, goal_id)
+        entry: dict[str, Any] = {'action': action, 'type': type_name, 'cls': cls,
+                                 'uuid': raw_id, 'attach': True,
+                                 'deadline': time.monotonic() + timeout, 'timeout': timeout,
+                                 'sent': False, 'ros': None, 'cancel': False}
+        entry['handle'] = GoalHandle(goal_id, lambda: self._request_cancel(entry))
+        with self._lock:
+            if self._closed:
+                return failed(GraphError('the ROS graph adapter is closed'), goal_id)
             self._goals.append(entry)
         return entry['handle']
 
@@ -122,6 +153,10 @@ class RosActions:
             handle: GoalHandle = entry['handle']
             if handle.result.done():
                 continue
+            if entry.get('attach'):
+                if self._follow(entry, now):
+                    keep.append(entry)
+                continue
             if not entry['sent']:
                 client = self._client(entry)
                 if client.server_is_ready():
@@ -141,6 +176,51 @@ class RosActions:
                     entry['ros'].cancel_goal_async()
         with self._lock:
             self._goals = keep + self._goals
+
+    def _follow(self, entry: dict[str, Any], now: float) -> bool:
+        """On the executor: ask an attached goal's result once its server is there, and
+        send its cancel; True while there is more to do."""
+        from action_msgs.srv import CancelGoal
+        from unique_identifier_msgs.msg import UUID
+        action, handle = entry['action'], entry['handle']
+        if not entry['sent']:
+            client = self._raw_client(action + '/_action/get_result',
+                                      entry['cls'].Impl.GetResultService)
+            if not client.service_is_ready():
+                if now < entry['deadline']:
+                    return True
+                _settle(handle.result, error=GraphError(
+                    f'no action server for {action} answered within {entry["timeout"]:g} s'))
+                return False
+            entry['sent'] = True
+            request = entry['cls'].Impl.GetResultService.Request()
+            request.goal_id = UUID(uuid=list(entry['uuid']))
+
+            def on_result(fut) -> None:
+                try:
+                    response = fut.result()
+                    status = int(response.status)
+                except Exception as exc:
+                    _settle(handle.result, error=GraphError(f'{action}: no result: {exc}'))
+                    return
+                if status not in (GOAL_SUCCEEDED, GOAL_CANCELED, GOAL_ABORTED):
+                    _settle(handle.result, error=unknown_goal(action, handle.goal_id))
+                    return
+                _settle(handle.result, ActionResult(status, to_rosbridge(response.result)))
+            client.call_async(request).add_done_callback(on_result)
+        if entry['cancel'] and not handle.result.done():
+            entry['cancel'] = False
+            request = CancelGoal.Request()
+            request.goal_info.goal_id = UUID(uuid=list(entry['uuid']))
+            self._raw_client(action + '/_action/cancel_goal', CancelGoal).call_async(request)
+        return False
+
+    def _raw_client(self, name: str, srv_type: Any):
+        key = (name, '')
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self.node.create_client(srv_type, name)
+        return client
 
     def _client(self, entry: dict[str, Any]):
         from rclpy.action import ActionClient

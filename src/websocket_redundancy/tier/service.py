@@ -224,7 +224,9 @@ class TierService:
     def track_topics(self) -> None:
         """Keep every graph topic in this tier's scope subscribed and buffered, so a
         client failing over to this tier can resume without loss."""
-        for topic, info in self.graph.topics().items():
+        topics = self.graph.topics()
+        self.actions.track(topics)  # action feedback, for clients that re-attach to goals
+        for topic, info in topics.items():
             if not self.tier.subscribe.allows(topic) or topic.startswith('/websocket_redundancy/'):
                 continue
             self.note_latched(topic, info.latched)
@@ -299,8 +301,12 @@ class TierService:
     def _do_CancelGoal(self, proto, command: cmd.CancelGoal) -> None:
         self.actions.cancel(proto, command)
 
+    def _do_AttachGoal(self, proto, command: cmd.AttachGoal) -> None:
+        self.actions.attach(proto, command)
+
     def _do_DetachGoals(self, proto, command: cmd.DetachGoals) -> None:
         self.actions.detach(proto)
+
     def _do_AdvertiseService(self, proto, command: cmd.AdvertiseService) -> None:
         self.provided.advertise(proto, command)
 

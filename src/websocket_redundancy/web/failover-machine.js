@@ -6,9 +6,11 @@
 //           | {type: 'tick'} | {type: 'subscribe', topic, msgType, throttle_rate,
 //           queue_length} | {type: 'unsubscribe', topic} | {type: 'publish', topic,
 //           msgType, msg} | {type: 'call', service, args, id}
+//           | {type: 'send_goal', id, action, actionType, goal, goalId} | {type: 'cancel_goal', id}
 // Commands: {type: 'open', url} | {type: 'close', url, code, reason} | {type: 'send',
 //           url, frame} | {type: 'deliver', topic, msg, tier, epoch, seq}
 //           | {type: 'notify', kind, detail} | {type: 'respond', id, result, values}
+//           | {type: 'goal_feedback', ...} | {type: 'goal_result', ...} (failover-goals.js)
 //
 // After every event (a routine frame aside: see routine()) the machine reconciles: one
 // ACTIVE endpoint carrying the app's topics, a warm STANDBY (the best eligible endpoint
@@ -30,6 +32,7 @@ import {
   ACTIVE, ALL_DOWN, CANDIDATE, Conn, PENDING, SET_LEVEL, STANDBY, TIER_CHANGED, Traffic,
   heartbeatFrame, notify, send,
 } from './failover-traffic.js';
+import { Goals } from './failover-goals.js';
 
 export const HANG_CODE = 4000;
 export const HEARTBEAT_TOPIC = '/websocket_redundancy/heartbeat';
@@ -69,6 +72,7 @@ export class FailoverMachine {
     this.lastLabel = null;
     this.switchReason = 'start';
     this.traffic = new Traffic((conn) => this.tier(conn));
+    this.goals = new Goals((conn) => this.tier(conn)); // action goals, re-attached after a failover
     this.fails = new Map();
     this.failedUntil = new Map();
     this.cycle = 0;
@@ -174,6 +178,8 @@ export class FailoverMachine {
     const conn = this.conns.get(ev.url);
     if (!conn || !conn.isOpen) return [];
     conn.lastSeen = this.now;
+    const { op } = ev.data;
+    if (typeof op === 'string' && op.startsWith('action_')) return this.goals.frame(conn, ev.data);
     return this.traffic.frame(conn, ev.data);
   }
 
@@ -191,6 +197,10 @@ export class FailoverMachine {
   }
 
   onCall(ev) { return this.traffic.call(ev, this.activeConn()); }
+
+  onSendGoal(ev) { return this.goals.send(ev, this.activeConn()); }
+
+  onCancelGoal(ev) { return this.goals.cancel(ev); }
 
   // ---- reconciliation --------------------------------------------------------------
 
@@ -235,7 +245,7 @@ export class FailoverMachine {
       if (conn.isOpen && now - conn.openedAt >= this.settings.failbackHoldS) this.fails.delete(conn.url);
       if (conn.role === CANDIDATE && conn.isOpen) out.push(...this.advanceCandidate(conn, now));
     }
-    return out;
+    return out.concat(this.goals.attach(this.activeConn()));
   }
 
   /** The warm standby is the next endpoint of the active one's class or worse (a sibling
@@ -335,7 +345,9 @@ export class FailoverMachine {
   close(conn, code, reason, failed = false) {
     this.conns.delete(conn.url);
     const out = [{ type: 'close', url: conn.url, code, reason }];
-    return out.concat(failed ? this.lost(conn, reason) : this.traffic.failCalls(conn));
+    if (failed) return out.concat(this.lost(conn, reason));
+    this.goals.lost(conn);
+    return out.concat(this.traffic.failCalls(conn));
   }
 
   lost(conn, reason) {
@@ -347,6 +359,7 @@ export class FailoverMachine {
       this.active = null;
       this.switchReason = `${this.label(conn)} ${reason}`;
     }
+    this.goals.lost(conn);
     return this.traffic.failCalls(conn);
   }
 
@@ -392,5 +405,5 @@ const P = FailoverMachine.prototype;
 const HANDLERS = {
   start: P.onStart, directory: P.onDirectory, opened: P.onOpened, closed: P.onClosed,
   frame: P.onFrame, tick: () => [], subscribe: P.onSubscribe, unsubscribe: P.onUnsubscribe,
-  publish: P.onPublish, call: P.onCall,
+  publish: P.onPublish, call: P.onCall, send_goal: P.onSendGoal, cancel_goal: P.onCancelGoal,
 };

@@ -74,6 +74,7 @@ export class FailoverClient {
     this.listeners = new Map(); // event -> Set(fn)
     this.callbacks = new Map(); // topic -> Set(fn)
     this.pendingCalls = new Map(); // id -> {resolve}
+    this.goalCallbacks = new Map(); // goal id -> {onFeedback, onResult}
     this.nextCall = 1;
     this.timer = null;
     this.dirTimer = null;
@@ -146,6 +147,23 @@ export class FailoverClient {
     });
   }
 
+  /** Send an action goal through the active tier; returns its id (for cancelGoal).
+   * `onFeedback(values, meta)` gets each feedback sample at most once, in order, also
+   * after a failover (the goal is re-attached on the new tier; samples it no longer had
+   * are reported as a `goal_gap` event); `onResult({ok, status, values, tier})` is
+   * called exactly once. */
+  sendGoal(action, actionType, goal, onFeedback = null, onResult = null) {
+    const bytes = new Uint8Array(16);
+    globalThis.crypto.getRandomValues(bytes);
+    const goalId = btoa(String.fromCharCode(...bytes));
+    this.goalCallbacks.set(goalId, { onFeedback, onResult });
+    this.handle({ type: 'send_goal', id: goalId, action, actionType, goal, goalId });
+    return goalId;
+  }
+
+  /** Ask the action server to cancel goal `id`; its result says how it ended. */
+  cancelGoal(id) { this.handle({ type: 'cancel_goal', id }); }
+
   /** Authenticate with the rosbridge `auth` op on every connection, now and later (the
    * alternative to a `token` in the URL). */
   authenticate(mac) {
@@ -206,6 +224,17 @@ export class FailoverClient {
         break;
       }
       case 'notify': this.notify(c.kind, c.detail, now); break;
+      case 'goal_feedback': {
+        const fn = this.goalCallbacks.get(c.id)?.onFeedback;
+        try { fn?.(c.values, c); } catch (err) { console.error('goal feedback callback:', err); }
+        break;
+      }
+      case 'goal_result': {
+        const fn = this.goalCallbacks.get(c.id)?.onResult;
+        this.goalCallbacks.delete(c.id);
+        try { fn?.(c); } catch (err) { console.error('goal result callback:', err); }
+        break;
+      }
       default: throw new TypeError(`unknown command ${c.type}`);
     }
   }

@@ -380,12 +380,22 @@ class EmbeddedGraph:
     def send_goal(
         self, action: str, type_name: str, goal: dict[str, Any],
         feedback: Callable[[dict[str, Any]], None] | None, timeout: float,
+        goal_id: str | None = None,
     ) -> GoalHandle:
         try:
             service_types(self.typestore, actions.action_types(type_name).send_goal)
         except GraphError as exc:
-            return actions.failed(exc)
-        return actions.send_goal(self, action, type_name, goal, feedback, timeout)
+            return actions.failed(exc, goal_id)
+        return actions.send_goal(self, action, type_name, goal, feedback, timeout, goal_id)
+
+    def attach_goal(
+        self, action: str, type_name: str, goal_id: str, timeout: float,
+    ) -> GoalHandle:
+        try:
+            service_types(self.typestore, actions.action_types(type_name).get_result)
+        except GraphError as exc:
+            return actions.failed(exc, goal_id)
+        return actions.attach_goal(self, action, type_name, goal_id, timeout)
 
     def serve_action(
         self, action: str, type_name: str, execute: Callable[[ServerGoal], None]
