@@ -506,6 +506,7 @@ def _short(value: Any) -> str:
 from . import rosbridge_actions  # noqa: E402  (its handlers take a Session)
 
 _FAILED_REPLIES['send_action_goal'] = ('action_result', rosbridge_actions.failed_result)
+_FAILED_REPLIES['attach_action_goal'] = ('action_result', rosbridge_actions.failed_result)
 _FAILED_REPLIES['attach_action_goal'] = ('action_result', rosbridge_actions.failed_attach)
 
 _HANDLERS = {
