@@ -2,8 +2,9 @@
 
 When redundancy.launch.py runs, every tier becomes active, the status service answers,
 a tier killed with SIGKILL is respawned by launch and brought back to active by the
-coordinator, a roslibpy client reads the simulator's /gps/fix through a tier, and its
-rosapi calls are answered by the tiers within their scopes.
+coordinator, a roslibpy client reads the simulator's /gps/fix through a tier, its
+rosapi calls are answered by the tiers within their scopes, and a latched command one
+roslibpy client publishes through the primary reaches a later subscriber on the secondary.
 """
 import json
 import os
@@ -15,7 +16,7 @@ import unittest
 import launch_testing
 import launch_testing.asserts
 import pytest
-from launch_common import TIERS, redundancy_launch, tier_ports
+from launch_common import TEAM_TOKEN, TIERS, redundancy_launch, tier_ports
 
 PORTS = tier_ports()
 
@@ -64,6 +65,38 @@ print(json.dumps({'topics': ros.get_topics(),
                   'odometry': dict(ros.get_message_details('nav_msgs/msg/Odometry'))}))
 ros.terminate()
 """
+
+
+_LATCHED = """
+import json, sys, time, roslibpy
+team = roslibpy.Ros('127.0.0.1', int(sys.argv[1]),
+                    headers={'Authorization': 'Bearer ' + sys.argv[3]})
+team.run(timeout=10)
+roslibpy.Topic(team, '/mission/command', 'std_msgs/msg/String', latch=True).publish(
+    roslibpy.Message({'data': sys.argv[4]}))
+time.sleep(1.0)  # the later subscriber really is later (and the graph has it)
+late = roslibpy.Ros('127.0.0.1', int(sys.argv[2]))
+late.run(timeout=10)
+got = []
+roslibpy.Topic(late, '/mission/command', 'std_msgs/msg/String').subscribe(
+    lambda m: got.append(m['data']))
+deadline = time.monotonic() + 10
+while sys.argv[4] not in got and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(json.dumps(got))
+team.terminate()
+"""
+
+
+def _latched_via_roslibpy(primary, secondary, command):
+    """What a roslibpy subscriber on ``secondary`` got after another roslibpy client had
+    published ``command`` on a latched /mission/command through ``primary``."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, '-c', _LATCHED, str(primary), str(secondary),
+                           TEAM_TOKEN, command], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _rosapi_via_roslibpy(port):
@@ -133,6 +166,17 @@ class TestRedundancy(unittest.TestCase):
             typedefs = seen['odometry']['typedefs']
             self.assertEqual(typedefs[0]['type'], 'nav_msgs/Odometry')
             self.assertIn('geometry_msgs/PoseWithCovariance', typedefs[0]['fieldtypes'])
+
+    def test_3c_a_latched_command_reaches_a_later_roslibpy_subscriber_on_another_tier(self):
+        """roslibpy publishes /mission/command with latch through the primary (a transient
+        local publisher on the ROS graph); a roslibpy client that subscribes on the
+        secondary a second later gets it first, as from rosbridge_server."""
+        from needs import missing, why
+        if missing('roslibpy'):
+            self.skipTest(why('roslibpy'))
+        command = f'launch-test-{os.getpid()}'
+        got = _latched_via_roslibpy(PORTS['primary'], PORTS['secondary'], command)
+        self.assertIn(command, got, 'the later subscriber on the secondary never got it')
 
     def test_4_roslibpy_reads_gps_through_a_tier(self):
         from needs import missing, why
