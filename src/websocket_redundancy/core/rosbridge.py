@@ -19,10 +19,8 @@ from typing import Any
 from . import rosbridge_action_servers as served
 from . import rosbridge_services as provided
 from .commands import (
-    Advertise,
     CallService,
     Close,
-    Publish,
     Refused,
     Reply,
     Subscribe,
@@ -284,94 +282,18 @@ class Session:
         else:
             self.forms[topic] = shape
 
-    def _may_publish(self, topic, op, call_id):
-        if not self.tier.publish.allows(topic):
-            return self._refuse('scope', f'{op}: {topic} is outside the {self.tier.name} tier\'s '
-                                f'publish scope ({self.tier.publish})', op, call_id)
-        if not self.may_act():
-            who = f'role {self.role!r}' if self.role else 'an unauthenticated client'
-            return self._refuse('auth', f'{op}: {who} may not publish {topic} on the '
-                                f'{self.tier.name} tier (allowed roles: '
-                                f'{", ".join(self.tier.publish_roles) or "none"})', op, call_id)
-        return []
-
     def may_act(self) -> bool:
         """This client's role may publish and call services here (``anonymous`` in
         ``publish_roles`` lets clients without a token do so too)."""
         roles = self.tier.publish_roles
         return self.role in roles or (self.role is None and ANONYMOUS in roles)
 
-    def _op_advertise(self, frame, now):
-        topic, err = self._topic(frame, 'advertise')
-        if err:
-            return err
-        raw, err = self._field(frame, 'type', str, 'advertise')
-        if err:
-            return err
-        type_name = normalize_type(raw)
-        if type_name is None:
-            return self._refuse('bad_field', f'advertise: type {raw!r} is not a ROS type name',
-                                'advertise', frame.get('id'))
-        latch = frame.get('latch', False)
-        if not isinstance(latch, bool):
-            return self._refuse('bad_field', f"advertise: 'latch' must be true or false, got "
-                                f'{_short(latch)}', 'advertise', frame.get('id'))
-        err = self._may_publish(topic, 'advertise', frame.get('id'))
-        if err:
-            return err
-        return self._advertise(topic, type_name, frame.get('id'), latch)
-
-    def _advertise(self, topic: str, type_name: str, adv_id: Any,
-                   latched: bool = False) -> list[Any]:
-        """Count advertisement ``adv_id`` on ``topic`` (as rosbridge does: per id, the
-        publisher stays while any id of any client holds it)."""
-        ids = self.advertisers.setdefault(topic, set())
-        ids.add('' if adv_id is None else str(adv_id))
-        if self.advertised.get(topic) == type_name and not latched:
-            return []
-        self.advertised[topic] = type_name
-        return [Advertise(topic, type_name, latched)]
-
-    def advertise_implicitly(self, topic: str, type_name: str) -> list[Any]:
-        """A bare ``publish`` whose type the shell found: it holds the publisher like an
-        advertisement without an id, until ``unadvertise`` or the disconnect."""
-        return self._advertise(topic, type_name, None)
-
-    def _op_unadvertise(self, frame, now):
-        topic, err = self._topic(frame, 'unadvertise')
-        if err:
-            return err
-        ids = self.advertisers.get(topic)
-        if ids is None:
-            return []
-        if frame.get('id') is None:
-            ids.clear()
-        else:
-            ids.discard(str(frame['id']))
-        if ids:
-            return []
-        del self.advertisers[topic]
-        self.advertised.pop(topic, None)
-        return [Unadvertise(topic)]
-
-    def _op_publish(self, frame, now):
-        topic, err = self._topic(frame, 'publish')
-        if err:
-            return err
-        msg, err = self._field(frame, 'msg', dict, 'publish')
-        if err:
-            return err
-        err = self._may_publish(topic, 'publish', frame.get('id'))
-        if err:
-            return err
-        type_name = self.advertised.get(topic)
-        if type_name is not None:
-            return [Publish(topic, type_name, msg)]
-        if frame.get('type'):
-            type_name = normalize_type(frame['type'])
-        if type_name:  # a bare publish advertises implicitly, until unadvertise or disconnect
-            return [*self._advertise(topic, type_name, None), Publish(topic, type_name, msg)]
-        return [Publish(topic, '', msg)]
+    def may_not(self, what: str) -> str:
+        """The sentence for a client whose role may not act: '<who> may not <what> on
+        the <tier> tier (allowed roles: ...)'."""
+        who = f'role {self.role!r}' if self.role else 'an unauthenticated client'
+        return (f'{who} may not {what} on the {self.tier.name} tier (allowed roles: '
+                f'{", ".join(self.tier.publish_roles) or "none"})')
 
     def _op_call_service(self, frame, now):
         name = frame.get('service')
@@ -396,10 +318,7 @@ class Session:
                                        f"{self.tier.name} tier's service scope "
                                        f'({self.tier.services})', 'scope')
         elif not service.startswith('/websocket_redundancy/') and not self.may_act():
-            who = f'role {self.role!r}' if self.role else 'an unauthenticated client'
-            return self._service_error(frame, service, f'{who} may not call {service} (allowed '
-                                       f'roles: {", ".join(self.tier.publish_roles) or "none"})',
-                                       'auth')
+            return self._service_error(frame, service, self.may_not(f'call {service}'), 'auth')
         timeout = frame.get('timeout')
         if timeout is None:
             timeout = CALL_TIMEOUT_S
@@ -504,6 +423,7 @@ def _short(value: Any) -> str:
 
 
 from . import rosbridge_actions  # noqa: E402  (its handlers take a Session)
+from . import rosbridge_publish as publishing  # noqa: E402
 
 _FAILED_REPLIES['send_action_goal'] = ('action_result', rosbridge_actions.failed_result)
 _FAILED_REPLIES['attach_action_goal'] = ('action_result', rosbridge_actions.failed_result)
@@ -512,9 +432,9 @@ _FAILED_REPLIES['attach_action_goal'] = ('action_result', rosbridge_actions.fail
 _HANDLERS = {
     'subscribe': Session._op_subscribe,
     'unsubscribe': Session._op_unsubscribe,
-    'advertise': Session._op_advertise,
-    'unadvertise': Session._op_unadvertise,
-    'publish': Session._op_publish,
+    'advertise': publishing.op_advertise,
+    'unadvertise': publishing.op_unadvertise,
+    'publish': publishing.op_publish,
     'call_service': Session._op_call_service,
     'advertise_service': provided.op_advertise_service,
     'unadvertise_service': provided.op_unadvertise_service,

@@ -112,9 +112,7 @@ def _take_goal(session, frame: dict[str, Any], attach: bool) -> list[Any]:
                        f'service scope ({tier.services}); send the goal to a tier that '
                        'serves it')
     if not session.may_act():
-        who = f'role {session.role!r}' if session.role else 'an unauthenticated client'
-        return _refuse(session, frame, 'auth', f'{who} may not send goals to {action} '
-                       f'(allowed roles: {", ".join(tier.publish_roles) or "none"})')
+        return _refuse(session, frame, 'auth', session.may_not(f'send goals to {action}'))
     goals = session.goals
     if len(goals) >= MAX_GOALS:
         return _refuse(session, frame, 'limit', f'{MAX_GOALS} goals are already in flight on '

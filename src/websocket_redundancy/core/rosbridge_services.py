@@ -231,10 +231,8 @@ def may_provide(session: Session, name: str, op: str, call_id: Any) -> list[Any]
                                f"tier's service scope ({session.tier.services}); add it to "
                                f'tiers.{session.tier.name}.services', op, call_id)
     if not session.may_act():
-        who = f'role {session.role!r}' if session.role else 'an unauthenticated client'
-        return session._refuse('auth', f'{op}: {who} may not provide {name} on the '
-                               f'{session.tier.name} tier (allowed roles: '
-                               f'{", ".join(session.tier.publish_roles) or "none"})', op, call_id)
+        return session._refuse('auth', f'{op}: {session.may_not(f"provide {name}")}', op,
+                               call_id)
     return []
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import commands as cmd
+from ..core import rosbridge_publish
 from ..graph.port import GraphError
 
 ADVERTISE_GRACE_S = 10.0  # rosbridge_server's unregister_timeout
@@ -66,7 +67,8 @@ class TierPublishers:
                 'first or give "type"', 'publish', None))
             return
         if not command.type_name:  # a bare publish without a type: advertised implicitly
-            service.execute(proto, session.advertise_implicitly(command.topic, type_name))
+            service.execute(proto, rosbridge_publish.advertise_implicitly(
+                session, command.topic, type_name))
         try:
             self._publisher(command.topic, type_name).publish(command.msg)
         except GraphError as exc:
