@@ -122,3 +122,20 @@ def test_bad_forms_are_refused_and_nothing_is_subscribed(world, frame, detail, c
     assert tier.health()['refused'] == {'bad_field': 1}
     assert detail in caplog.text
     assert tier.hub.topics() == []
+
+
+def test_a_lazy_frame_builds_each_form_once_and_only_when_asked():
+    """When clients take a sample standard and keyed, each form is built once; a form no
+    client takes is never built; a sample that cannot be built is tried once."""
+    from websocket_redundancy.core.fanout import LazyFrame
+    built = []
+
+    def build(key):
+        built.append(key)
+        return b'{"k":%s}' % (b'1' if key else b'0')
+    lazy = LazyFrame(build, 'e1', 7)
+    assert lazy.keyed() == lazy.keyed() == b'{"k":1}' and built == [('e1', 7)]
+    assert lazy.get() == lazy.get() == b'{"k":0}' and built == [('e1', 7), None]
+    failing = []
+    broken = LazyFrame(lambda key: failing.append(key), 'e1', 8)
+    assert broken.get() is None and broken.keyed() is None and failing == [None]

@@ -1,8 +1,9 @@
-"""Fan-out: at most one encoding per sample, bounded queues per client.
+"""Fan-out: at most one encoding per sample and form, bounded queues per client.
 
 ``Hub`` keeps which sessions take which topic and encodes each server ``publish``
-frame at most once per tier (``LazyFrame``: only when a client takes the sample, live
-or in a replay); the same bytes go to every subscriber. ``SendQueue``
+frame at most once per tier and form (``LazyFrame``: only when a client takes the
+sample, live or in a replay, and only the forms taken: standard, with the resume key);
+the same bytes go to every subscriber of that form. ``SendQueue``
 holds what a slow socket has not taken yet: telemetry is dropped oldest-first (the
 client sees the hole in ``seq`` and can resume), control replies are never dropped
 but a client that lets them pile up past the bound is disconnected.
@@ -59,49 +60,49 @@ class Hub:
     def topics(self) -> list[str]:
         return sorted(self._subscribers)
 
-    def publish_frame(self, topic: str, msg: dict[str, Any]) -> bytes:
+    def publish_frame(self, topic: str, msg: dict[str, Any],
+                      key: tuple[str, int] | None = None) -> bytes:
         """The one encoding of a server ``publish`` for every client of this tier: the
-        standard rosbridge frame (``LazyFrame.keyed`` adds the resume key)."""
-        return self.encode({'op': 'publish', 'topic': topic, 'msg': msg})
-
-
-def with_key(frame: bytes, epoch: str, seq: int) -> bytes:
-    """``frame`` (a JSON object) with ``"epoch"`` and ``"seq"`` appended: the extension
-    fields of a client that subscribed with ``resume_keys``, at the cost of one copy."""
-    return b'%s,"epoch":%s,"seq":%d}' % (frame[:-1], json.dumps(epoch).encode(), seq)
+        standard rosbridge frame, or with ``key`` its resume key (``epoch``, ``seq``)
+        for the clients that subscribed with ``resume_keys``."""
+        if key is None:
+            return self.encode({'op': 'publish', 'topic': topic, 'msg': msg})
+        return self.encode({'op': 'publish', 'topic': topic, 'msg': msg,
+                            'epoch': key[0], 'seq': key[1]})
 
 
 class LazyFrame:
     """A frame built on first use, at most once: a sample a tier buffers for resuming
-    clients costs its encoding only if some client takes it. ``build`` returns the
-    standard bytes, or None when the sample cannot be sent (the shell said why);
-    ``keyed()`` is the same frame with the sample's resume key, made at most once too."""
+    clients costs its encoding only if some client takes it. ``build(key)`` returns the
+    bytes (standard for ``key`` None, else with the resume key ``(epoch, seq)``), or
+    None when the sample cannot be sent (the shell said why); ``get()`` and ``keyed()``
+    each build their frame at most once, and only the forms some client takes are
+    built."""
 
-    __slots__ = ('_build', '_value', 'epoch', 'seq', 'source', '_keyed', '_shapes')
+    __slots__ = ('_build', '_value', 'epoch', 'seq', 'source', '_keyed', '_shapes',
+                 '_failed')
 
-    def __init__(self, build: Callable[[], bytes | None], epoch: str = '', seq: int = 0,
-                 source: Any = None):
-        self._build: Callable[[], bytes | None] | None = build
+    def __init__(self, build: Callable[[tuple[str, int] | None], bytes | None],
+                 epoch: str = '', seq: int = 0, source: Any = None):
+        self._build = build
         self._value: bytes | None = None
         self.epoch = epoch
         self.seq = seq
         self.source = source  # what the frame is made from (the shell's sample)
         self._keyed: bytes | None = None
         self._shapes: dict[Hashable, Any] | None = None
+        self._failed = False  # a build returned None: the sample cannot be sent
 
     def get(self) -> bytes | None:
-        build = self._build
-        if build is not None:
-            self._build = None
-            self._value = build()
+        if self._value is None and not self._failed:
+            self._value = self._build(None)
+            self._failed = self._value is None
         return self._value
 
     def keyed(self) -> bytes | None:
-        if self._keyed is None:
-            frame = self.get()
-            if frame is None:
-                return None
-            self._keyed = with_key(frame, self.epoch, self.seq)
+        if self._keyed is None and not self._failed:
+            self._keyed = self._build((self.epoch, self.seq))
+            self._failed = self._keyed is None
         return self._keyed
 
     def shaped(self, shape: Hashable, make: Callable[[LazyFrame, Any], Any]) -> Any:
@@ -113,10 +114,6 @@ class LazyFrame:
         if shape not in shapes:
             shapes[shape] = make(self, shape)
         return shapes[shape]
-
-    @property
-    def built(self) -> bool:
-        return self._build is None
 
 
 class QueueOverflow(Exception):

@@ -377,9 +377,10 @@ class TierService:
         if keys:
             self._fan_out(topic, lazy, keys, now)
 
-    def _encode(self, sample: Sample) -> bytes | None:
+    def _encode(self, sample: Sample, key: tuple[str, int] | None = None) -> bytes | None:
         """The ``publish`` frame of ``sample`` (decoded here, the first time anyone
-        needs it), or None if the graph's bytes do not decode (logged once per topic)."""
+        needs it; with ``key``, the resume key's form), or None if the graph's bytes do
+        not decode (logged once per topic)."""
         try:
             msg = sample.msg
         except GraphError as exc:
@@ -388,7 +389,7 @@ class TierService:
                 self._undecodable.add(sample.topic)
                 log.error('%s: %s; such samples are dropped', self.tier.name, exc)
             return None
-        return self.hub.publish_frame(sample.topic, msg)
+        return self.hub.publish_frame(sample.topic, msg, key)
 
     def _fan_out(self, topic: str, lazy: LazyFrame, subscribers, now: float) -> None:
         """The hot path: one prepared standard frame, two dict lookups per client unless
