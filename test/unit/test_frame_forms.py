@@ -139,3 +139,22 @@ def test_a_lazy_frame_builds_each_form_once_and_only_when_asked():
     failing = []
     broken = LazyFrame(lambda key: failing.append(key), 'e1', 8)
     assert broken.get() is None and broken.keyed() is None and failing == [None]
+
+
+def test_a_client_that_asks_for_another_form_later_gets_it_from_then_on(world):  # noqa: F811
+    """When a client first subscribes plainly and then (another id) with CBOR, the
+    frames after the second subscribe are CBOR; unsubscribing that id brings JSON back;
+    the hub forgets the client's groups when it leaves."""
+    graph, tiers, _ = world
+    tier = tiers['primary']
+    client = connect(tier, 'c')
+    send(tier, client, {'op': 'subscribe', 'topic': '/odom', 'id': 'a'})
+    pub = graph.advertise('/odom', 'nav_msgs/msg/Odometry')
+    pub.publish(ODOM)
+    send(tier, client, {'op': 'subscribe', 'topic': '/odom', 'id': 'b', 'compression': 'cbor'})
+    pub.publish(ODOM)
+    send(tier, client, {'op': 'unsubscribe', 'topic': '/odom', 'id': 'b'})
+    pub.publish(ODOM)
+    assert [p.binary for p in client.data] == [False, True, False]
+    tier.drop(client)
+    assert tier.hub.groups('/odom') == {} and tier.hub._form_of == {}  # noqa: SLF001

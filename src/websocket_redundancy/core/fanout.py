@@ -24,18 +24,25 @@ def _json_bytes(value: Any) -> bytes:
 
 class Hub:
     """Topic -> subscribed keys (each with a value, e.g. the client's session), and the
-    once-per-sample encoder."""
+    once-per-sample encoder. Each topic's keys are also grouped by the form of frame
+    they take (``None``: the standard frame; ``set_form``), so a sample is prepared
+    once per group and sent in a loop with no per-key form check."""
 
     def __init__(self, encode: Callable[[Any], bytes] = _json_bytes):
         self.encode = encode
         self._subscribers: dict[str, dict[Hashable, Any]] = {}
+        self._groups: dict[str, dict[Hashable, dict[Hashable, Any]]] = {}
+        self._form_of: dict[tuple[str, Hashable], Hashable] = {}  # (topic, key) -> form
 
     def add(self, topic: str, key: Hashable, value: Any = None) -> bool:
-        """Add ``key`` to ``topic``; True when it is the tier's first subscriber (the
-        shell then subscribes on the graph)."""
+        """Add ``key`` to ``topic`` (in its form's group, the standard one for a new
+        key); True when it is the tier's first subscriber (the shell then subscribes
+        on the graph)."""
         keys = self._subscribers.setdefault(topic, {})
         first = not keys
         keys[key] = value
+        form = self._form_of.setdefault((topic, key), None)
+        self._groups.setdefault(topic, {}).setdefault(form, {})[key] = value
         return first
 
     def remove(self, topic: str, key: Hashable) -> bool:
@@ -44,10 +51,32 @@ class Hub:
         if keys is None:
             return False
         keys.pop(key, None)
+        self._leave(topic, key)
         if keys:
             return False
         del self._subscribers[topic]
         return True
+
+    def set_form(self, topic: str, key: Hashable, form: Hashable) -> None:
+        """Move ``key`` to the group of ``topic``'s subscribers taking ``form``."""
+        keys = self._subscribers.get(topic)
+        if keys is None or key not in keys or self._form_of.get((topic, key)) == form:
+            return
+        self._leave(topic, key)
+        self._form_of[(topic, key)] = form
+        self._groups.setdefault(topic, {}).setdefault(form, {})[key] = keys[key]
+
+    def _leave(self, topic: str, key: Hashable) -> None:
+        form = self._form_of.pop((topic, key), None)
+        groups = self._groups.get(topic)
+        members = groups.get(form) if groups is not None else None
+        if members is None:
+            return
+        members.pop(key, None)
+        if not members:
+            del groups[form]
+            if not groups:
+                del self._groups[topic]
 
     def has(self, topic: str) -> bool:
         """Some key takes ``topic`` (a single dict lookup: safe from a graph thread)."""
@@ -56,6 +85,11 @@ class Hub:
     def subscribers(self, topic: str) -> dict[Hashable, Any]:
         """The keys on ``topic`` with their values (the live dict: copy to mutate)."""
         return self._subscribers.get(topic, _EMPTY)
+
+    def groups(self, topic: str) -> dict[Hashable, dict[Hashable, Any]]:
+        """``topic``'s subscribers by the form they take (``None``: the standard frame;
+        live dicts: copy to iterate while sending)."""
+        return self._groups.get(topic, _EMPTY)
 
     def topics(self) -> list[str]:
         return sorted(self._subscribers)

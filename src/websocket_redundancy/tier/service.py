@@ -149,6 +149,8 @@ class TierService:
         session = self.clients.get(proto)
         if session is not None:
             self.execute(proto, session.receive(payload, is_binary, self.clock()))
+            for topic in session.subscriptions:  # the form it takes each topic in
+                self.hub.set_form(topic, proto, session.forms.get(topic))
 
     def execute(self, proto: TierProtocol, commands: list[Any]) -> None:
         for command in commands:
@@ -375,7 +377,7 @@ class TierService:
             if len(latest) > EPOCHS_REMEMBERED:
                 latest.pop(next(iter(latest)))
         if keys:
-            self._fan_out(topic, lazy, keys, now)
+            self._fan_out(topic, lazy, now)
 
     def _encode(self, sample: Sample, key: tuple[str, int] | None = None) -> bytes | None:
         """The ``publish`` frame of ``sample`` (decoded here, the first time anyone
@@ -391,32 +393,37 @@ class TierService:
             return None
         return self.hub.publish_frame(sample.topic, msg, key)
 
-    def _fan_out(self, topic: str, lazy: LazyFrame, subscribers, now: float) -> None:
-        """The hot path: one prepared standard frame, two dict lookups per client unless
-        it asked for a throttle; clients that asked for another form (the resume key,
-        CBOR, PNG, fragments) get that form, made once per sample and form."""
-        plain = last = shaped = None
+    def _fan_out(self, topic: str, lazy: LazyFrame, now: float) -> None:
+        """The hot path: per group of clients taking the same form of frame (the
+        standard one; with the resume key; CBOR, PNG, fragments), the frame is prepared
+        once and sent with one dict lookup per client unless it asked for a throttle."""
         sent = 0
-        for proto, session in list(subscribers.items()):
-            throttle = session.throttles.get(topic)
-            if throttle is None or (throttle and not session.wants(topic, now)):
-                continue
-            form = session.forms.get(topic)
+        for form, members in list(self.hub.groups(topic).items()):
             if form is None:
-                if plain is None:
-                    frame = lazy.get()
-                    if frame is None:
-                        return
-                    plain = self.factory.prepareMessage(frame)
-                proto.send_data(plain)
+                frame = lazy.get()
+                if frame is None:
+                    return
+                frames = [self.factory.prepareMessage(frame)]
             else:
-                if form is not last:  # forms are interned: most clients share one
-                    last, shaped = form, lazy.shaped(form, self._shape)
-                if not shaped:
+                frames = lazy.shaped(form, self._shape)
+                if not frames:
                     continue
-                for prepared in shaped:
+            if len(frames) == 1:
+                prepared = frames[0]
+                for proto, session in list(members.items()):
+                    throttle = session.throttles.get(topic)
+                    if throttle is None or (throttle and not session.wants(topic, now)):
+                        continue
                     proto.send_data(prepared)
-            sent += 1
+                    sent += 1
+            else:  # fragments
+                for proto, session in list(members.items()):
+                    throttle = session.throttles.get(topic)
+                    if throttle is None or (throttle and not session.wants(topic, now)):
+                        continue
+                    for prepared in frames:
+                        proto.send_data(prepared)
+                    sent += 1
         self.delivered += sent
 
     def _shape(self, lazy: LazyFrame, form: Form) -> list:
@@ -467,7 +474,7 @@ class TierService:
                           self._heartbeat_seq)
             lazy = LazyFrame(partial(self.hub.publish_frame, HEARTBEAT_TOPIC, msg),
                              self.session_id, self._heartbeat_seq, beat)
-            self._fan_out(HEARTBEAT_TOPIC, lazy, keys, self.clock())
+            self._fan_out(HEARTBEAT_TOPIC, lazy, self.clock())
 
     # ---- views --------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
