@@ -233,7 +233,7 @@ def test_when_a_topic_is_latched_a_tier_gives_a_late_client_its_last_sample(ros)
         _spin_until(executor, lambda: graph.topics().get('/wr_mission'), 'the latched topic')
         assert graph.topics()['/wr_mission'].latched
         tier.track_topics()
-        _spin_until(executor, lambda: tier._latest.get('/wr_mission'),  # noqa: SLF001
+        _spin_until(executor, lambda: tier.latched.latest('/wr_mission'),
                     'the latched sample at the tier', tick=tier.beat)
         late = _Client()
         assert tier.admit(late, None) == ''

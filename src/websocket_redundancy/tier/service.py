@@ -30,10 +30,11 @@ from typing import Any
 from autobahn.twisted.websocket import WebSocketServerFactory
 
 from ..core import commands as cmd
-from ..core.encodings import STANDARD, Form, cbor, fragments, png_frame
+from ..core.encodings import STANDARD, fragments
 from ..core.fanout import Hub, LazyFrame
 from ..core.heartbeat import client_heartbeat
-from ..core.ringbuffer import EPOCHS_REMEMBERED, ReplayBuffer
+from ..core.latched import LatchedTopics
+from ..core.ringbuffer import ReplayBuffer
 from ..core.rosapi import is_rosapi
 from ..core.rosbridge import Session, role_for_token
 from ..core.security import origin_allowed
@@ -42,6 +43,7 @@ from ..graph.port import Graph, GraphError, Sample
 from . import rosapi
 from .action_servers import ServedActions
 from .actions import TierActions
+from .frames import FrameShaper
 from .protocol import TierProtocol
 from .provided import ProvidedServices
 from .publishers import TierPublishers
@@ -84,8 +86,7 @@ class TierService:
         self.dropped = 0
         self._graph_subs: dict[str, Any] = {}
         self._tracked: set[str] = set()  # topics kept subscribed (and buffered) while active
-        self._latched: set[str] = set()  # tracked topics whose publishers all latch
-        self._latest: dict[str, dict[str, LazyFrame]] = {}  # latched topic -> epoch -> last
+        self.latched: LatchedTopics[LazyFrame] = LatchedTopics()
         self.buffers: dict[str, ReplayBuffer[LazyFrame]] = {}
         self._inbox: list[Sample] = []
         self._inbox_lock = threading.Lock()
@@ -107,6 +108,7 @@ class TierService:
         url = self.tier.public_url(tls=self.tls) if self.tier.port else None
         self.factory = WebSocketServerFactory(url)
         self.factory.protocol = TierProtocol
+        self._shape = FrameShaper(self.factory)  # the frame forms besides plain JSON
         self.factory.service = self
         self.factory.setProtocolOptions(
             maxMessagePayloadSize=2 * self.limits.max_frame_bytes,
@@ -191,7 +193,7 @@ class TierService:
         as rosbridge_server's transient-local subscription gives it (a resuming client
         had them from the tier it left)."""
         form = self.clients[proto].forms.get(topic, STANDARD)
-        for lazy in list(self._latest.get(topic, {}).values()):
+        for lazy in self.latched.latest(topic):
             for prepared in lazy.shaped(form, self._shape):
                 proto.send_data(prepared)
 
@@ -239,25 +241,13 @@ class TierService:
 
     def note_latched(self, topic: str, latched: bool) -> None:
         """What the graph says of ``topic`` now: latched (all its publishers latch) or
-        not (a publisher that does not latch joined)."""
-        if latched and topic not in self._latched:
-            self._latched.add(topic)
-            self._seed_latest(topic)
-        elif not latched and topic in self._latched:
-            self._latched.discard(topic)
-            self._latest.pop(topic, None)
-
-    def _seed_latest(self, topic: str) -> None:
-        """A topic just seen to be latched: its samples that arrived before (a client
-        was subscribed when the publisher appeared and published at once, as roslibjs's
-        ``publish`` does) are in its replay buffer; the newest of each publisher is the
-        latched sample a later subscriber gets."""
-        self._drain()
-        buffer = self.buffers.get(topic)
-        if buffer is not None:
-            newest = buffer.newest()
-            if newest:
-                self._latest[topic] = dict(list(newest.items())[-EPOCHS_REMEMBERED:])
+        not; a topic that has just begun to latch takes its latched samples from what
+        its replay buffer already holds."""
+        if self.latched.note(topic, latched):
+            self._drain()
+            buffer = self.buffers.get(topic)
+            if buffer is not None:
+                self.latched.seed(topic, buffer.newest())
 
     def _do_Unsubscribe(self, proto, command: cmd.Unsubscribe) -> None:
         if self.hub.remove(command.topic, proto) and command.topic not in self._tracked:
@@ -370,12 +360,8 @@ class TierService:
             buffer = self.buffers[topic] = ReplayBuffer(self.limits.replay_items,
                                                         self.limits.replay_age_s)
         buffer.append(sample.epoch, sample.seq, now, lazy)
-        if topic in self._latched:
-            latest = self._latest.setdefault(topic, {})
-            latest.pop(sample.epoch, None)
-            latest[sample.epoch] = lazy
-            if len(latest) > EPOCHS_REMEMBERED:
-                latest.pop(next(iter(latest)))
+        if topic in self.latched:
+            self.latched.record(topic, sample.epoch, lazy)
         if keys:
             self._fan_out(topic, lazy, now)
 
@@ -426,41 +412,6 @@ class TierService:
                     sent += 1
         self.delivered += sent
 
-    def _shape(self, lazy: LazyFrame, form: Form) -> list:
-        """The prepared WebSocket frame(s) of ``lazy`` in ``form``; [] if the sample
-        cannot be sent (the shell said why)."""
-        if form.binary:
-            frame = self._cbor_frame(lazy, form)
-        else:
-            frame = lazy.keyed() if form.keyed else lazy.get()
-            if frame is not None and form.compression == 'png':
-                frame = png_frame(frame)
-        if frame is None:
-            return []
-        if form.binary:
-            return [self.factory.prepareMessage(frame, isBinary=True)]
-        pieces = fragments(frame, form.fragment_size, f'{lazy.epoch}:{lazy.seq}') \
-            if form.fragment_size else [frame]
-        return [self.factory.prepareMessage(piece) for piece in pieces]
-
-    def _cbor_frame(self, lazy: LazyFrame, form: Form) -> bytes | None:
-        """rosbridge's ``cbor`` (the message with byte strings and typed arrays) or
-        ``cbor-raw`` (its serialized bytes and the source time; ``cbor`` for samples the
-        graph gave no bytes for) as one binary CBOR frame."""
-        sample: Sample = lazy.source
-        frame: dict[str, Any] = {'op': 'publish', 'topic': sample.topic}
-        if form.compression == 'cbor-raw' and sample.raw is not None:
-            secs, frac = divmod(sample.source_time, 1.0)
-            frame['msg'] = {'secs': int(secs), 'nsecs': int(frac * 1e9), 'bytes': sample.raw}
-        else:
-            try:
-                frame['msg'] = sample.cbor_msg()
-            except GraphError:
-                return None  # the JSON form says why, once per topic
-        if form.keyed:
-            frame['epoch'], frame['seq'] = sample.epoch, sample.seq
-        return cbor(frame)
-
     def beat(self) -> None:
         """One heartbeat to this tier's own clients, from this tier's own loop; samples
         that woke nothing (topics no client takes) go into their buffers first."""
@@ -510,6 +461,5 @@ class TierService:
         self._graph_subs.clear()
         self.publishers.release()
         self._tracked.clear()
-        self._latched.clear()
-        self._latest.clear()
+        self.latched.clear()
         self.buffers.clear()
